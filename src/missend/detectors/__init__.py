@@ -1,0 +1,29 @@
+"""Detectors: small named classes with one `check`; the registry is how the engine finds them."""
+
+from __future__ import annotations
+
+from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
+from missend.detectors.registry import Registry
+from missend.detectors.uninspectable import Uninspectable
+
+BUILTIN: tuple[type[Detector], ...] = (Uninspectable,)
+
+
+def default_registry() -> Registry:
+    """The built-in detectors, in the order their findings are usually read."""
+    registry = Registry()
+    for cls in BUILTIN:
+        registry.register(cls)
+    return registry
+
+
+__all__ = [
+    "CheckContext",
+    "Detector",
+    "Finding",
+    "Fix",
+    "FixKind",
+    "Registry",
+    "Settings",
+    "default_registry",
+]

@@ -1,0 +1,60 @@
+"""Hashed bag-of-words profiles of what a contact usually receives.
+
+Words are stored only as hashed buckets, so the history can compare a draft with past mail without
+keeping any readable text of it.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+
+BUCKETS = 1 << 20
+PROFILE_SIZE = 200
+
+_WORD = re.compile(r"[a-z][a-z'-]{2,24}")
+_QUOTE_MARKERS = re.compile(
+    r"^(-{3,}\s*original message|-{3,}\s*forwarded by|from:\s.*\n\s*sent:|on .{5,80} wrote:\s*$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_STOP = frozenset(
+    """the and for that this with you your are was were have has had not but from they them their
+    there what when which who will would can could should about into than then out our ours all
+    any been being its it's also just like more most some such only over very here these those
+    each other how why where may might must shall let get got per via yes thanks thank please
+    regards dear hi hello best cc re fw fwd sent subject message original forwarded""".split()
+)
+
+
+def new_text(body: str, limit: int = 4000) -> str:
+    """The part of a body the sender wrote, without the quoted or forwarded thread below it."""
+    match = _QUOTE_MARKERS.search(body, 0, limit * 2)
+    text = body[: match.start()] if match else body
+    lines = [line for line in text[: limit * 2].splitlines() if not line.lstrip().startswith(">")]
+    return "\n".join(lines)[:limit]
+
+
+def term_counts(subject: str, body: str) -> Counter[int]:
+    text = f"{subject}\n{new_text(body)}".lower()
+    return Counter(
+        zlib.crc32(word.encode()) % BUCKETS for word in _WORD.findall(text) if word not in _STOP
+    )
+
+
+def trim(profile: Counter[int], size: int = PROFILE_SIZE) -> Counter[int]:
+    if len(profile) <= size:
+        return profile
+    return Counter(dict(profile.most_common(size)))
+
+
+def cosine(a: Counter[int], b: Counter[int]) -> float:
+    if not a or not b:
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    dot = sum(v * b.get(k, 0) for k, v in a.items())
+    if not dot:
+        return 0.0
+    norm = (sum(v * v for v in a.values()) * sum(v * v for v in b.values())) ** 0.5
+    return float(dot / norm)

@@ -1,0 +1,216 @@
+"""RFC 5322 bytes (and an optional SMTP envelope) to a `Message`.
+
+The compat32 policy is used on the hot path: it parses about five times faster than
+`policy.default`, and the few headers that need decoding are decoded here explicitly. Parsing
+never raises on bad input; whatever could not be read becomes a `Defect` on the message.
+"""
+
+from __future__ import annotations
+
+import email.message
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from email import policy as email_policy
+from email.errors import MessageError
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+
+from missend.message.addresses import decode_words, normalize_email, parse_addresses
+from missend.message.attachments import extract
+from missend.message.limits import Limits
+from missend.message.model import Address, Attachment, Defect, Field, Message, Recipient
+from missend.message.text import html_to_text
+
+_MSGID = re.compile(r"<[^<>\s]{1,500}>")
+_PARSER = BytesParser(policy=email_policy.compat32)
+
+
+_CONTENT_DEFECTS = frozenset(
+    {
+        "StartBoundaryNotFoundDefect",
+        "CloseBoundaryNotFoundDefect",
+        "NoBoundaryInMultipartDefect",
+        "MultipartInvariantViolationDefect",
+        "InvalidBase64PaddingDefect",
+        "InvalidBase64CharactersDefect",
+        "InvalidBase64LengthDefect",
+    }
+)
+
+
+def _structural_defects(msg: email.message.Message) -> list[Defect]:
+    """Parser defects that mean content may be missing; cosmetic header defects are ignored."""
+    found: dict[str, None] = {}
+    for part in msg.walk() if msg.is_multipart() else [msg]:
+        for defect in getattr(part, "defects", []):
+            name = type(defect).__name__
+            if name in _CONTENT_DEFECTS:
+                found[name.removesuffix("Defect")] = None
+    return [Defect("message", f"malformed MIME ({name})") for name in found]
+
+
+def _header_values(msg: email.message.Message, name: str) -> list[str]:
+    return [str(v) for v in (msg.get_all(name) or [])]
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(m.lower() for m in _MSGID.findall(str(value)))
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _part_text(part: email.message.Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+def _filename(part: email.message.Message) -> str:
+    try:
+        name = part.get_filename()
+    except (ValueError, TypeError, LookupError):
+        return ""
+    return decode_words(str(name)) if name else ""
+
+
+def _recipients(msg: email.message.Message, envelope_to: Iterable[str]) -> tuple[Recipient, ...]:
+    out: dict[str, Recipient] = {}
+    for header, field in (("to", Field.TO), ("cc", Field.CC), ("bcc", Field.BCC)):
+        for address in parse_addresses(_header_values(msg, header)):
+            out.setdefault(address.email, Recipient(address, field))
+    for raw in envelope_to:
+        email = normalize_email(raw)
+        if email and email not in out:
+            out[email] = Recipient(Address(email), Field.ENVELOPE)
+    return tuple(out.values())
+
+
+def _walk_body(
+    msg: email.message.Message, limits: Limits
+) -> tuple[str, tuple[Attachment, ...], tuple[Defect, ...]]:
+    texts: list[str] = []
+    attachments: list[Attachment] = []
+    defects: list[Defect] = []
+    budget = limits.max_total_text_chars
+    for index, part in enumerate(msg.walk()):
+        if index >= limits.max_parts:
+            defects.append(Defect("message", f"more than {limits.max_parts} MIME parts"))
+            break
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = _filename(part)
+        disposition = (part.get("content-disposition") or "").split(";")[0].strip().lower()
+        is_attachment = (
+            bool(filename)
+            or disposition == "attachment"
+            or not (ctype.startswith("text/") or ctype == "message/rfc822")
+        )
+        if ctype in ("text/plain", "text/html") and not is_attachment:
+            text = _part_text(part)
+            if ctype == "text/html":
+                text = html_to_text(text)
+            texts.append(text[:budget])
+            budget -= min(len(text), budget)
+            continue
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
+        label = filename or ctype
+        if len(payload) > limits.max_attachment_bytes:
+            attachments.append(
+                Attachment(
+                    filename, ctype, len(payload), truncated=True, error="too large to inspect"
+                )
+            )
+            defects.append(Defect(f"attachment:{label}", "too large to inspect"))
+            continue
+        got = extract(filename, ctype, payload, limits)
+        text = got.text[: max(budget, 0)]
+        budget -= len(text)
+        attachments.append(
+            Attachment(filename, ctype, len(payload), text, got.records, got.truncated, got.error)
+        )
+        if got.error and got.error != "file type not inspected":
+            defects.append(Defect(f"attachment:{label}", got.error))
+    return "\n".join(texts), tuple(attachments), tuple(defects)
+
+
+def parse_message(
+    raw: bytes,
+    envelope_from: str | None = None,
+    envelope_to: Iterable[str] = (),
+    limits: Limits | None = None,
+    headers_only: bool = False,
+) -> Message:
+    """Parse one message; any part that cannot be read is recorded as a defect, never raised."""
+    limits = limits or Limits()
+    envelope_to = tuple(envelope_to)
+    defects: list[Defect] = []
+    oversized = len(raw) > limits.max_message_bytes
+    if oversized:
+        defects.append(
+            Defect("message", f"larger than {limits.max_message_bytes} bytes; body not inspected")
+        )
+    try:
+        if headers_only or oversized:
+            msg = _PARSER.parsebytes(raw[: limits.max_header_bytes], headersonly=True)
+        else:
+            msg = _PARSER.parsebytes(raw)
+    except (MessageError, ValueError, TypeError, IndexError, RecursionError) as exc:
+        return Message(
+            recipients=tuple(
+                Recipient(Address(normalize_email(r)), Field.ENVELOPE) for r in envelope_to
+            ),
+            envelope_from=normalize_email(envelope_from) if envelope_from else None,
+            defects=(Defect("message", f"could not be parsed ({type(exc).__name__})"),),
+            size=len(raw),
+        )
+    defects.extend(_structural_defects(msg))
+    body = ""
+    attachments: tuple[Attachment, ...] = ()
+    part_defects: tuple[Defect, ...] = ()
+    if not (headers_only or oversized):
+        try:
+            body, attachments, part_defects = _walk_body(msg, limits)
+        except (
+            MessageError,
+            ValueError,
+            TypeError,
+            LookupError,
+            RecursionError,
+            AssertionError,
+        ) as exc:
+            defects.append(Defect("body", f"could not be read ({type(exc).__name__})"))
+    sender_values = parse_addresses(_header_values(msg, "sender"))
+    return Message(
+        from_=parse_addresses(_header_values(msg, "from")),
+        sender_header=sender_values[0] if sender_values else None,
+        reply_to=parse_addresses(_header_values(msg, "reply-to")),
+        recipients=_recipients(msg, envelope_to),
+        envelope_from=normalize_email(envelope_from) if envelope_from else None,
+        subject=" ".join(decode_words(str(msg.get("subject") or "")).split()),
+        message_id=next(iter(_ids(msg.get("message-id"))), None),
+        in_reply_to=_ids(msg.get("in-reply-to")),
+        references=_ids(" ".join(_header_values(msg, "references"))),
+        date=_date(msg.get("date")),
+        body_text=body,
+        attachments=attachments,
+        defects=tuple(defects) + tuple(part_defects),
+        size=len(raw),
+        headers_only=headers_only,
+    )
