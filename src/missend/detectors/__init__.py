@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
+from missend.detectors.exposed import ExposedRecipients
+from missend.detectors.misdirected import MisdirectedRecipient
 from missend.detectors.registry import Registry
 from missend.detectors.uninspectable import Uninspectable
 
-BUILTIN: tuple[type[Detector], ...] = (Uninspectable,)
+BUILTIN: tuple[type[Detector], ...] = (
+    ExposedRecipients,
+    MisdirectedRecipient,
+    Uninspectable,
+)
 
 
 def default_registry() -> Registry:
