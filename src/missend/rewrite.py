@@ -90,7 +90,9 @@ def rewrite_recipients(raw: bytes, change: RecipientChange, *, bcc_header: bool 
     if change.is_empty():
         return raw
     fields, sep, body = _split(raw)
-    newline = b"\r\n" if (fields and fields[0].endswith(b"\r\n")) or sep.startswith(b"\r\n") else b"\n"
+    newline = (
+        b"\r\n" if (fields and fields[0].endswith(b"\r\n")) or sep.startswith(b"\r\n") else b"\n"
+    )
     replace = {normalize_email(k): v for k, v in (change.replace or {}).items()}
     remove = {normalize_email(e) for e in change.remove}
     to_bcc = {normalize_email(e) for e in change.to_bcc}
@@ -101,21 +103,18 @@ def rewrite_recipients(raw: bytes, change: RecipientChange, *, bcc_header: bool 
         kind = _name(field)
         if kind not in _ADDRESS_FIELDS:
             continue
-        for address in parse_addresses([_value(field)]):
+        for parsed in parse_addresses([_value(field)]):
+            address = parsed
+            if parsed.email in replace:
+                address = Address(normalize_email(replace[parsed.email]), "")
             email = address.email
-            if email in replace:
-                address = Address(normalize_email(replace[email]), "")
-                email = address.email
             if email in remove or email in seen:
                 continue
             seen.add(email)
             target = "bcc" if email in to_bcc else kind
             lists[target].append(address)
 
-    if not lists["to"]:
-        rebuilt_to = [UNDISCLOSED]
-    else:
-        rebuilt_to = [_format(a) for a in lists["to"]]
+    rebuilt_to = [UNDISCLOSED] if not lists["to"] else [_format(a) for a in lists["to"]]
     rebuilt: dict[str, bytes] = {
         "to": _fold("To", rebuilt_to, newline),
         "cc": _fold("Cc", [_format(a) for a in lists["cc"]], newline) if lists["cc"] else b"",
@@ -148,7 +147,7 @@ def rewrite_recipients(raw: bytes, change: RecipientChange, *, bcc_header: bool 
     head = b"".join(out)
     if not sep:
         return head
-    return head + sep[len(newline) :] if head.endswith(newline) else head + sep
+    return (head + sep[len(newline) :] if head.endswith(newline) else head + sep) + body
 
 
 def bcc_change(recipients: Iterable[str]) -> RecipientChange:

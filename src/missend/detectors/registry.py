@@ -28,6 +28,9 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._classes)
 
+    def classes(self) -> list[type[Detector]]:
+        return list(self._classes.values())
+
     def create(
         self,
         settings: Mapping[str, Mapping[str, Any]] | None = None,

@@ -50,8 +50,18 @@ def _structural_defects(msg: email.message.Message) -> list[Defect]:
     return [Defect("message", f"malformed MIME ({name})") for name in found]
 
 
+def _unescape(value: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogates; most such headers are UTF-8."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("ascii", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return value.encode("ascii", "surrogateescape").decode("latin-1")
+
+
 def _header_values(msg: email.message.Message, name: str) -> list[str]:
-    return [str(v) for v in (msg.get_all(name) or [])]
+    return [_unescape(v) for k, v in msg.raw_items() if k.lower() == name and isinstance(v, str)]
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
@@ -203,7 +213,7 @@ def parse_message(
         reply_to=parse_addresses(_header_values(msg, "reply-to")),
         recipients=_recipients(msg, envelope_to),
         envelope_from=normalize_email(envelope_from) if envelope_from else None,
-        subject=" ".join(decode_words(str(msg.get("subject") or "")).split()),
+        subject=" ".join(decode_words(" ".join(_header_values(msg, "subject"))).split()),
         message_id=next(iter(_ids(msg.get("message-id"))), None),
         in_reply_to=_ids(msg.get("in-reply-to")),
         references=_ids(" ".join(_header_values(msg, "references"))),

@@ -1,0 +1,207 @@
+"""The `missend` command line.
+
+Exit codes of `check` follow the worst verdict so scripts can gate on them: 0 allow, 1 warn,
+2 fix/hold/block; 3 means something could not be checked at all (unreadable file, bad policy,
+store down), which a script must never mistake for "allow".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from missend.cli.report import render
+from missend.detectors import default_registry
+from missend.detectors.base import FixKind
+from missend.engine import Engine
+from missend.history.model import SenderHistory
+from missend.message import parse_message
+from missend.policy import Policy, PolicyError
+from missend.rewrite import RecipientChange, rewrite_recipients
+from missend.verdict import Verdict
+
+EXIT_ERROR = 3
+app = typer.Typer(
+    help="Stop outbound e-mail mis-sends before they become personal-data breaches.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the history store (default: a SQLite file in your data folder).",
+    ),
+]
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="Policy TOML file (default: built-in policy).")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(EXIT_ERROR)
+
+
+def _engine(policy_path: Path | None) -> Engine:
+    try:
+        return Engine(Policy.load(policy_path, default_registry().names()))
+    except PolicyError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from missend.history.store import Store, StoreError, default_url
+
+    try:
+        return Store.open(db or default_url())
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _files(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+            )
+        else:
+            yield path
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Message files (.eml) or folders of them.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON verdict per line.")] = False,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    envelope_from: Annotated[str | None, typer.Option(help="SMTP MAIL FROM, when known.")] = None,
+    envelope_to: Annotated[
+        list[str] | None,
+        typer.Option(help="SMTP RCPT TO (repeat); recipients not in To/Cc are Bcc."),
+    ] = None,
+    no_history: Annotated[bool, typer.Option(help="Check without the sender's history.")] = False,
+) -> None:
+    """Check messages before they are sent and explain the risks found."""
+    engine = _engine(policy)
+    store = None if no_history else _store(db)
+    histories: dict[str, SenderHistory] = {}
+    worst = 0
+    for path in _files(paths):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            err.print(f"[red]{path}: cannot read ({exc.strerror})[/]")
+            worst = max(worst, EXIT_ERROR)
+            continue
+        message = parse_message(raw, envelope_from, envelope_to or ())
+        sender = message.sender.email if message.sender else ""
+        if sender not in histories:
+            histories[sender] = store.snapshot(sender) if store else SenderHistory(sender)
+        verdict = engine.check(message, histories[sender])
+        worst = max(worst, verdict.action.exit_code)
+        if as_json:
+            sys.stdout.write(json.dumps({"file": str(path), **verdict.to_dict()}) + "\n")
+        else:
+            render(out, verdict, str(path))
+    raise typer.Exit(worst)
+
+
+@app.command()
+def learn(
+    path: Annotated[
+        Path, typer.Argument(help="An mbox (.mbox, .mbox.gz), Maildir, .eml file or folder.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Learn each sender's normal from their sent mail. Safe to run again on the same archive."""
+    from missend.history.archive import count_messages, iter_archive
+
+    if not path.exists():
+        raise _fail(f"{path} does not exist")
+    store = _store(db)
+    total = count_messages(path)
+    with Progress(
+        TextColumn("[bold]learning[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("learn", total=total)
+
+        def messages():  # type: ignore[no-untyped-def]
+            for _, raw in iter_archive(path):
+                progress.advance(task)
+                yield parse_message(raw)
+
+        report = store.learn(messages())
+    out.print(
+        f"learned {report.learned} new messages from {report.senders} sender(s); "
+        f"{report.skipped} already known"
+    )
+
+
+@app.command()
+def fix(
+    path: Annotated[Path, typer.Argument(help="The draft to correct.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the corrected draft.")
+    ],
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    all_fixes: Annotated[
+        bool, typer.Option("--all", help="Also remove or replace misdirected recipients.")
+    ] = False,
+    no_history: Annotated[bool, typer.Option(help="Check without the sender's history.")] = False,
+) -> None:
+    """Write the draft with the recommended recipient fixes applied (exposed recipients → Bcc)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{path}: cannot read ({exc.strerror})") from exc
+    engine = _engine(policy)
+    message = parse_message(raw)
+    sender = message.sender.email if message.sender else ""
+    history = SenderHistory(sender) if no_history else _store(db).snapshot(sender)
+    verdict = engine.check(message, history)
+    change = change_for(verdict, all_fixes)
+    output.write_bytes(rewrite_recipients(raw, change))
+    moved, removed = len(change.to_bcc), len(change.remove) + len(change.replace or {})
+    out.print(f"wrote {output}: {moved} recipient(s) moved to Bcc, {removed} removed or replaced")
+
+
+def change_for(verdict: Verdict, all_fixes: bool) -> RecipientChange:
+    to_bcc: set[str] = set()
+    remove: set[str] = set()
+    replace: dict[str, str] = {}
+    for fix_ in verdict.fixes:
+        if fix_.kind == FixKind.MOVE_TO_BCC:
+            to_bcc.update(fix_.recipients)
+        elif all_fixes and fix_.kind == FixKind.REMOVE_RECIPIENTS:
+            remove.update(fix_.recipients)
+        elif all_fixes and fix_.kind == FixKind.REPLACE_RECIPIENT:
+            replace.update(fix_.replacements)
+    return RecipientChange(frozenset(to_bcc), frozenset(remove), replace or None)
+
+
+@app.command()
+def detectors() -> None:
+    """List the detectors and what each looks for."""
+    for cls in default_registry().classes():
+        out.print(f"[bold]{cls.name}[/]: {cls.summary}")
+
+
+def main() -> None:
+    app()
