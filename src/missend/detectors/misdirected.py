@@ -156,7 +156,11 @@ class MisdirectedRecipient(Detector):
                     f"{r.email} looks like a typo of {k.email}",
                     k,
                 )
-            if k_domain == domain and ctx.history.contact(r.email) is None:
+            if (
+                k_domain == domain
+                and ctx.history.contact(r.email) is None
+                and Levenshtein.distance(local, k_local) <= (1 if len(local) < 10 else 2)
+            ):
                 return _Suspect(
                     r,
                     s.local_typo_severity,
@@ -169,7 +173,7 @@ class MisdirectedRecipient(Detector):
             k_local, k_domain = k.email.rpartition("@")[::2]
             if (
                 k_local == local
-                and k_domain != domain
+                and registrable_domain(k_domain) != registrable_domain(domain)
                 and org_name(k_domain) == org_name(domain)
                 and not ctx.orgs.is_personal(r.email)
             ):
@@ -268,7 +272,8 @@ class MisdirectedRecipient(Detector):
         k_shared, k_content = fit(k.email)
         by_company = k_shared > 0
         by_content = k_content - r_content >= s.content_margin
-        if not (by_company or by_content):
+        strong_content = k_content - r_content >= 2 * s.content_margin
+        if not ((by_company and by_content) or strong_content):
             return None
         reasons = []
         if by_company:
@@ -282,7 +287,7 @@ class MisdirectedRecipient(Detector):
         )
         return _Suspect(
             r,
-            s.wrong_namesake_severity - (0.0 if by_company and by_content else 0.1),
+            s.wrong_namesake_severity if others else s.wrong_namesake_severity - 0.1,
             f"{r.email} {never}, but {' and '.join(reasons)}. Did you pick the wrong "
             f"{first.title()}?",
             f"{r.email} may be the wrong {first.title()}",

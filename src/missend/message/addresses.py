@@ -20,6 +20,7 @@ def normalize_email(raw: str) -> str:
     if not at:
         return value
     domain = domain.rstrip(".")
+    local = local.strip("'\"`.")
     if not domain.isascii():
         with contextlib.suppress(UnicodeError):
             domain = domain.encode("idna").decode("ascii")
