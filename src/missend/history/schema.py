@@ -1,0 +1,215 @@
+"""The history tables: only what detection needs, never a subject or a body.
+
+Addresses and display names are kept because the detectors compare them; everything derived from
+content (message ids, recipient lists over 50, words) is kept as one-way hashes. Child rows hang
+off their sender or contact with ON DELETE CASCADE so erasing a person is one delete per table root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on every backend.
+
+    SQLite has no time zones and would store the wall-clock time of whatever offset it is given,
+    so values are converted to UTC before binding; naive values are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC) if dialect.name != "sqlite" else value
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Sender(Base):
+    __tablename__ = "senders"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "address"),
+        Index("ix_contacts_address", "address"),
+        Index("ix_contacts_last_seen", "last_seen"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(320), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Pair(Base):
+    """How often two contacts were addressed together; `a_id` is the contact whose address sorts first."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (
+        Index("ix_pairs_a_id", "a_id"),
+        Index("ix_pairs_b_id", "b_id"),
+    )
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("senders.id", ondelete="CASCADE"), primary_key=True
+    )
+    a_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    b_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RecipientSet(Base):
+    __tablename__ = "recipient_sets"
+    __table_args__ = (Index("ix_recipient_sets_last_seen", "last_seen"),)
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("senders.id", ondelete="CASCADE"), primary_key=True
+    )
+    set_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Thread(Base):
+    """Who took part in a thread, keyed by the SHA-256 of a message id rather than the id itself."""
+
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_last_seen", "last_seen"),)
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("senders.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participants: Mapped[str] = mapped_column(Text)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Profile(Base):
+    """A contact's hashed term buckets: little-endian uint32 (bucket, count) pairs in learning order."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (Index("ix_profiles_sender_id", "sender_id"),)
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="CASCADE"))
+    buckets: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Ingested(Base):
+    """Which messages were learned already, as SHA-256 keys, so learning an archive twice is a no-op."""
+
+    __tablename__ = "ingested"
+
+    sender_id: Mapped[int] = mapped_column(
+        ForeignKey("senders.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+metadata = Base.metadata
+senders: Table = metadata.tables["senders"]
+contacts: Table = metadata.tables["contacts"]
+pairs: Table = metadata.tables["pairs"]
+recipient_sets: Table = metadata.tables["recipient_sets"]
+threads: Table = metadata.tables["threads"]
+profiles: Table = metadata.tables["profiles"]
+ingested: Table = metadata.tables["ingested"]
+
+
+def thread_key(message_id: str) -> str:
+    """The stored form of a message id: its SHA-256, so the store keeps no identifier in clear."""
+    return hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def is_thread_key(value: str) -> bool:
+    return len(value) == 64 and all(c in _HEX for c in value)
+
+
+_HEX = frozenset("0123456789abcdef")
+_MAX_U32 = 0xFFFFFFFF
+
+
+def pack_profile(profile: Counter[int]) -> bytes:
+    """Buckets and counts as little-endian uint32 pairs, in the profile's own order.
+
+    The order is kept because `terms.trim` breaks ties by it, so a profile read back trims exactly
+    as the one in memory would have.
+    """
+    flat = [min(v, _MAX_U32) for item in profile.items() for v in item]
+    return struct.pack(f"<{len(flat)}I", *flat)
+
+
+def unpack_profile(blob: bytes) -> Counter[int]:
+    values = struct.unpack(f"<{len(blob) // 4}I", blob)
+    return Counter(dict(zip(values[::2], values[1::2], strict=True)))
+
+
+def pack_participants(emails: frozenset[str]) -> str:
+    return json.dumps(sorted(emails))
+
+
+def unpack_participants(text: str) -> frozenset[str]:
+    return frozenset(json.loads(text))
