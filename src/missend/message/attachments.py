@@ -1,17 +1,21 @@
-"""Text extraction from attachments, bounded in size and time.
+"""Text extraction from attachments, bounded in size, time and nesting.
 
-Each reader returns the text it could get and says why when it could not get all of it; a reader
-never raises to its caller, because an unreadable attachment is a finding, not a crash.
+Each attachment gets its own `Budget`; the readers in `missend.message.readers` fill it and stop by
+raising. `extract` turns every outcome into an `Extracted`, so a hostile or broken file becomes a
+plain reason on the message, never an exception in the mail path.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import logging
 from dataclasses import dataclass
 
 from missend.message.limits import Limits
-from missend.message.text import html_to_text
+from missend.message.readers.budget import Budget, TextFull, Unreadable
+from missend.message.readers.dispatch import read_any
+
+NOT_INSPECTED = "file type not inspected"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,52 +26,23 @@ class Extracted:
     error: str | None = None
 
 
-def _decode(payload: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return payload.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return payload.decode("latin-1")
-
-
-def _csv(payload: bytes, limits: Limits) -> Extracted:
-    text = _decode(payload[: limits.max_text_chars * 2])
-    rows = 0
-    out: list[str] = []
-    size = 0
-    try:
-        for row in csv.reader(io.StringIO(text)):
-            if not any(cell.strip() for cell in row):
-                continue
-            rows += 1
-            line = "\t".join(row)
-            size += len(line) + 1
-            if size > limits.max_text_chars or rows > limits.max_rows:
-                return Extracted("\n".join(out), max(rows - 2, 0), truncated=True)
-            out.append(line)
-    except csv.Error as exc:
-        return Extracted("\n".join(out), max(rows - 1, 0), error=f"malformed CSV ({exc})")
-    return Extracted("\n".join(out), max(rows - 1, 0))
-
-
 def extract(filename: str, content_type: str, payload: bytes, limits: Limits) -> Extracted:
-    """The text of one attachment; the file type is judged by name first, then by MIME type."""
-    name = filename.lower()
-    ctype = content_type.lower()
+    """The text of one attachment, with a plain reason in `error` for anything not read."""
+    budget = Budget(limits)
     try:
-        if name.endswith((".csv", ".tsv")) or ctype in ("text/csv", "text/tab-separated-values"):
-            return _csv(payload, limits)
-        if name.endswith((".htm", ".html")) or ctype == "text/html":
-            text = html_to_text(_decode(payload))
-            return Extracted(
-                text[: limits.max_text_chars], truncated=len(text) > limits.max_text_chars
-            )
-        if name.endswith((".txt", ".text", ".log", ".eml")) or ctype.startswith("text/"):
-            text = _decode(payload)
-            return Extracted(
-                text[: limits.max_text_chars], truncated=len(text) > limits.max_text_chars
-            )
-    except (MemoryError, RecursionError, ValueError) as exc:
-        return Extracted(error=f"could not read ({type(exc).__name__})")
-    return Extracted(error="file type not inspected")
+        if not read_any(filename, content_type, payload, budget, depth=0):
+            return Extracted(error=NOT_INSPECTED)
+    except TextFull:
+        pass
+    except Unreadable as exc:
+        budget.note(str(exc))
+    except Exception as exc:  # hostile files make parsers raise anything; it must become a finding, not a lost mail
+        log.warning("attachment reader failed: %s", type(exc).__name__)
+        budget.note(f"could not be read ({type(exc).__name__})")
+    error = "; ".join(budget.notes)
+    return Extracted(
+        text=budget.text,
+        records=budget.records,
+        truncated=budget.truncated,
+        error=error[:400] or None,
+    )
