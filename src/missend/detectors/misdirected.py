@@ -12,16 +12,16 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from itertools import combinations
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
-from missend.history.model import Contact
+from missend.history.model import Contact, SenderHistory
 from missend.history.terms import cosine, term_counts
 from missend.message.model import Recipient
-from missend.orgs import org_name, registrable_domain
+from missend.orgs import Organisations, org_name, registrable_domain
 
 _TOKEN = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
@@ -58,33 +58,46 @@ class _Suspect:
 
 
 class _Known:
-    """The sender's strong contacts, indexed the ways look-alikes are searched for."""
+    """The sender's strong contacts, indexed the ways look-alikes are searched for.
 
-    def __init__(self, ctx: CheckContext, strong_count: int) -> None:
-        self.ctx = ctx
-        self.strong = [c for c in ctx.history.contacts.values() if c.count >= strong_count]
+    Built once per history state and kept in `history.derived`, so a check costs lookups, not
+    a pass over every contact.
+    """
 
-    @cached_property
-    def emails(self) -> list[str]:
-        return [c.email for c in self.strong]
-
-    @cached_property
-    def by_name(self) -> dict[str, list[Contact]]:
-        out: dict[str, list[Contact]] = {}
+    def __init__(self, history: SenderHistory, strong_count: int, orgs: Organisations) -> None:
+        self.strong = [c for c in history.contacts.values() if c.count >= strong_count]
+        self.emails = [c.email for c in self.strong]
+        self.by_name: dict[str, list[Contact]] = {}
+        self.by_first: dict[str, list[Contact]] = {}
+        self.by_local: dict[str, list[Contact]] = {}
+        self.by_name_pair: dict[tuple[str, str], list[Contact]] = {}
         for c in self.strong:
             key = person_key(c.name)
             if " " in key:
-                out.setdefault(key, []).append(c)
-        return out
-
-    @cached_property
-    def by_first(self) -> dict[str, list[Contact]]:
-        out: dict[str, list[Contact]] = {}
-        for c in self.strong:
+                self.by_name.setdefault(key, []).append(c)
             first = _first_name(c)
             if first:
-                out.setdefault(first, []).append(c)
-        return out
+                self.by_first.setdefault(first, []).append(c)
+            self.by_local.setdefault(c.email.rpartition("@")[0], []).append(c)
+            if not orgs.is_personal(c.email):
+                tokens = name_tokens(c.name) or _local_tokens(c.email.rpartition("@")[0])
+                for pair in combinations(sorted(set(tokens)), 2):
+                    self.by_name_pair.setdefault(pair, []).append(c)
+        for contacts in self.by_first.values():
+            contacts.sort(key=lambda c: -c.count)
+        self.first_emails = {f: {c.email: c for c in cs} for f, cs in self.by_first.items()}
+
+    @classmethod
+    def of(cls, ctx: CheckContext, strong_count: int) -> _Known:
+        key = f"misdirected.known.{strong_count}"
+        known = ctx.history.derived.get(key)
+        if not isinstance(known, cls):
+            known = ctx.history.derived[key] = cls(ctx.history, strong_count, ctx.orgs)
+        return known
+
+
+def _local_tokens(local: str) -> tuple[str, ...]:
+    return name_tokens(re.sub(r"[._-]", " ", local))
 
 
 def _first_name(c: Contact | Recipient) -> str:
@@ -115,7 +128,7 @@ class MisdirectedRecipient(Detector):
         assert isinstance(s, MisdirectedSettings)
         if not ctx.history.contacts:
             return ()
-        known = _Known(ctx, s.strong_count)
+        known = _Known.of(ctx, s.strong_count)
         if not known.strong:
             return ()
         present = {r.email for r in ctx.recipients}
@@ -169,11 +182,10 @@ class MisdirectedRecipient(Detector):
                     f"{r.email} looks like a typo of {k.email}",
                     k,
                 )
-        for k in known.strong:
-            k_local, k_domain = k.email.rpartition("@")[::2]
+        for k in known.by_local.get(local, ()):
+            k_domain = k.email.rpartition("@")[2]
             if (
-                k_local == local
-                and registrable_domain(k_domain) != registrable_domain(domain)
+                registrable_domain(k_domain) != registrable_domain(domain)
                 and org_name(k_domain) == org_name(domain)
                 and not ctx.orgs.is_personal(r.email)
             ):
@@ -198,31 +210,24 @@ class MisdirectedRecipient(Detector):
     ) -> _Suspect | None:
         if not ctx.orgs.is_personal(r.email):
             return None
-        local_tokens = set(name_tokens(r.address.local.replace(".", " ").replace("_", " ")))
-        r_key = person_key(r.address.name)
-        for k in known.strong:
-            if ctx.orgs.is_personal(k.email):
-                continue
-            k_tokens = set(name_tokens(k.name)) if k.name else set()
-            if not k_tokens:
-                k_tokens = set(name_tokens(k.email.rpartition("@")[0].replace(".", " ")))
-            same_person = (r_key and r_key == person_key(k.name) and " " in r_key) or (
-                len(k_tokens) >= 2 and k_tokens <= local_tokens
-            )
-            if not same_person:
-                continue
-            both = k.email in present
-            who = k.name or k.email
-            return _Suspect(
-                r,
-                s.private_address_severity + (0.1 if both else 0.0),
-                f"{r.email} looks like {who}'s private address; you have always written to "
-                f"the work address {k.email} ({_times(k.count)})"
-                + (", which is also on this message." if both else "."),
-                f"{r.email} looks like a private address of {who}",
-                None if both else k,
-            )
-        return None
+        tokens = set(_local_tokens(r.address.local)) | set(name_tokens(r.address.name))
+        candidates: list[Contact] = []
+        for pair in combinations(sorted(tokens), 2):
+            candidates.extend(known.by_name_pair.get(pair, ()))
+        if not candidates:
+            return None
+        k = max(candidates, key=lambda c: (c.email in present, c.count))
+        both = k.email in present
+        who = k.name or k.email
+        return _Suspect(
+            r,
+            s.private_address_severity + (0.1 if both else 0.0),
+            f"{r.email} looks like {who}'s private address; you have always written to "
+            f"the work address {k.email} ({_times(k.count)})"
+            + (", which is also on this message." if both else "."),
+            f"{r.email} looks like a private address of {who}",
+            None if both else k,
+        )
 
     def _same_name(self, known: _Known, r: Recipient, s: MisdirectedSettings) -> _Suspect | None:
         key = person_key(r.address.name)
@@ -253,8 +258,8 @@ class MisdirectedRecipient(Detector):
         if not first:
             return None
         others = present - {r.email}
-        namesakes = [k for k in known.by_first.get(first, ()) if k.email not in present]
-        if not namesakes:
+        all_namesakes = known.by_first.get(first, ())
+        if not all_namesakes or (len(all_namesakes) == 1 and all_namesakes[0].email in present):
             return None
         links = ctx.history.neighbours
         if others and links.get(r.email, set()) & others:
@@ -268,7 +273,10 @@ class MisdirectedRecipient(Detector):
             return shared, content
 
         r_content = fit(r.email)[1]
-        k = max(namesakes, key=lambda c: (fit(c.email), c.count))
+        shortlist = self._shortlist(ctx, known, first, others, present)
+        if not shortlist:
+            return None
+        k = max(shortlist, key=lambda c: (fit(c.email), c.count))
         k_shared, k_content = fit(k.email)
         by_company = k_shared > 0
         by_content = k_content - r_content >= s.content_margin
@@ -293,6 +301,21 @@ class MisdirectedRecipient(Detector):
             f"{r.email} may be the wrong {first.title()}",
             k,
         )
+
+    @staticmethod
+    def _shortlist(
+        ctx: CheckContext, known: _Known, first: str, others: set[str], present: set[str]
+    ) -> list[Contact]:
+        """The few same-named contacts worth comparing: those who usually go with the others,
+        else the most written-to; scoring every namesake would cost a pass over the history."""
+        by_email = known.first_emails.get(first, {})
+        linked: Counter[str] = Counter(
+            n for o in others for n in ctx.history.neighbours.get(o, ()) if n in by_email
+        )
+        picked = [by_email[e] for e, _ in linked.most_common(5) if e not in present]
+        if not picked:
+            picked = [c for c in known.by_first.get(first, ())[:6] if c.email not in present][:5]
+        return picked
 
     def _finding(self, suspect: _Suspect) -> Finding:
         r, k = suspect.recipient, suspect.intended

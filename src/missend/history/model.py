@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
+from typing import Any
 
 from missend.history.terms import term_counts, trim
 from missend.message.model import Message
@@ -67,6 +68,8 @@ class SenderHistory:
     recipient_sets: Counter[str] = field(default_factory=Counter)
     threads: dict[str, frozenset[str]] = field(default_factory=dict)
     profiles: dict[str, Counter[int]] = field(default_factory=dict)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Indexes detectors build from this history; dropped whenever the history changes."""
 
     def contact(self, email: str) -> Contact | None:
         return self.contacts.get(email)
@@ -75,6 +78,7 @@ class SenderHistory:
         return self.pairs.get(pair_key(a, b), 0)
 
     def add_pair(self, a: str, b: str, count: int = 1) -> None:
+        self.derived.clear()
         self.pairs[pair_key(a, b)] += count
         self.neighbours.setdefault(a, set()).add(b)
         self.neighbours.setdefault(b, set()).add(a)
@@ -93,6 +97,7 @@ class SenderHistory:
             return
         when = message.date
         self.message_count += 1
+        self.derived.clear()
         names = {r.email: r.address.name for r in message.recipients}
         for email in emails:
             c = self.contacts.get(email)
