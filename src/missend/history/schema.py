@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
+import sys
+from array import array
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import chain
 
 from sqlalchemy import (
     BigInteger,
@@ -189,7 +191,7 @@ def is_thread_key(value: str) -> bool:
 
 
 _HEX = frozenset("0123456789abcdef")
-_MAX_U32 = 0xFFFFFFFF
+_LITTLE = sys.byteorder == "little"
 
 
 def pack_profile(profile: Counter[int]) -> bytes:
@@ -198,12 +200,20 @@ def pack_profile(profile: Counter[int]) -> bytes:
     The order is kept because `terms.trim` breaks ties by it, so a profile read back trims exactly
     as the one in memory would have.
     """
-    flat = [min(v, _MAX_U32) for item in profile.items() for v in item]
-    return struct.pack(f"<{len(flat)}I", *flat)
+    try:
+        values = array("I", chain.from_iterable(profile.items()))
+    except OverflowError:
+        values = array("I", (min(v, 0xFFFFFFFF) for v in chain.from_iterable(profile.items())))
+    if not _LITTLE:
+        values.byteswap()
+    return values.tobytes()
 
 
 def unpack_profile(blob: bytes) -> Counter[int]:
-    values = struct.unpack(f"<{len(blob) // 4}I", blob)
+    values = array("I")
+    values.frombytes(blob)
+    if not _LITTLE:
+        values.byteswap()
     return Counter(dict(zip(values[::2], values[1::2], strict=True)))
 
 
