@@ -196,12 +196,12 @@ def make_pdf(pages: Sequence[Sequence[str]]) -> bytes:
     return bytes(out)
 
 
-def zeros_zip(name: str, size: int, *, inner: str = "zip") -> bytes:
+def zeros_zip(name: str, size: int, *, level: int = 6) -> bytes:
     """An archive holding `size` zero bytes, written in chunks so building it stays small in memory."""
     out = io.BytesIO()
     chunk = bytes(1024 * 1024)
     with (
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf,
         zf.open(name, "w", force_zip64=size > 0xFFFFFFFF // 2) as member,
     ):
         left = size
@@ -487,8 +487,8 @@ def test_password_protected_member_is_reported() -> None:
 
 
 def test_one_gigabyte_bomb_is_refused_from_its_declared_size() -> None:
-    bomb = zeros_zip("zeros.csv", 1 << 30)
-    assert len(bomb) < 2 * 1024 * 1024
+    bomb = zeros_zip("zeros.csv", 1 << 30, level=1)
+    assert len(bomb) < 8 * 1024 * 1024
     got = read("bomb.zip", bomb)
     assert (
         got.error
@@ -499,7 +499,7 @@ def test_one_gigabyte_bomb_is_refused_from_its_declared_size() -> None:
 def test_highly_compressed_member_is_refused_even_under_the_size_limit() -> None:
     got = read("ratio.xlsx", zeros_zip("xl/sharedStrings.xml", 20 << 20))
     assert got.error is not None
-    assert "compressed 1" in got.error
+    assert "compressed 1029 times over" in got.error
     assert "zip bomb" in got.error
 
 

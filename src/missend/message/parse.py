@@ -20,6 +20,7 @@ from missend.message.addresses import decode_words, normalize_email, parse_addre
 from missend.message.attachments import extract
 from missend.message.limits import Limits
 from missend.message.model import Address, Attachment, Defect, Field, Message, Recipient
+from missend.message.readers.plain import decode_text
 from missend.message.text import html_to_text
 
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
@@ -79,15 +80,12 @@ def _date(value: str | None) -> datetime | None:
         return None
 
 
-def _part_text(part: email.message.Message) -> str:
+def _part_text(part: email.message.Message) -> tuple[str, str | None]:
+    """The part's text and, when its words may be garbled, why (see `decode_text`)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        return "", None
+    return decode_text(payload, part.get_content_charset())
 
 
 def _filename(part: email.message.Message) -> str:
@@ -132,7 +130,9 @@ def _walk_body(
             or not (ctype.startswith("text/") or ctype == "message/rfc822")
         )
         if ctype in ("text/plain", "text/html") and not is_attachment:
-            text = _part_text(part)
+            text, problem = _part_text(part)
+            if problem:
+                defects.append(Defect("body", problem))
             if ctype == "text/html":
                 text = html_to_text(text)
             texts.append(text[:budget])
@@ -176,25 +176,33 @@ def parse_message(
         defects.append(
             Defect("message", f"larger than {limits.max_message_bytes} bytes; body not inspected")
         )
+    unparsed = False
     try:
         if headers_only or oversized:
             msg = _PARSER.parsebytes(raw[: limits.max_header_bytes], headersonly=True)
         else:
             msg = _PARSER.parsebytes(raw)
     except (MessageError, ValueError, TypeError, IndexError, RecursionError) as exc:
-        return Message(
-            recipients=tuple(
-                Recipient(Address(normalize_email(r)), Field.ENVELOPE) for r in envelope_to
-            ),
-            envelope_from=normalize_email(envelope_from) if envelope_from else None,
-            defects=(Defect("message", f"could not be parsed ({type(exc).__name__})"),),
-            size=len(raw),
-        )
+        unreadable = Defect("message", f"could not be parsed ({type(exc).__name__})")
+        try:
+            # e.g. multiparts nested thousands deep: keep the headers so recipients are still checked
+            msg = _PARSER.parsebytes(raw[: limits.max_header_bytes], headersonly=True)
+        except (MessageError, ValueError, TypeError, IndexError, RecursionError):
+            return Message(
+                recipients=tuple(
+                    Recipient(Address(normalize_email(r)), Field.ENVELOPE) for r in envelope_to
+                ),
+                envelope_from=normalize_email(envelope_from) if envelope_from else None,
+                defects=(unreadable,),
+                size=len(raw),
+            )
+        defects.append(unreadable)
+        unparsed = True
     defects.extend(_structural_defects(msg))
     body = ""
     attachments: tuple[Attachment, ...] = ()
     part_defects: tuple[Defect, ...] = ()
-    if not (headers_only or oversized):
+    if not (headers_only or oversized or unparsed):
         try:
             body, attachments, part_defects = _walk_body(msg, limits)
         except (

@@ -116,3 +116,41 @@ def read_csv(payload: bytes, budget: Budget, tsv: bool = False) -> None:
         pass
     finally:
         budget.add_records(max(rows - 1, 0))
+
+
+def decode_text(payload: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Text of a body part, and a plain reason when it may have been misread.
+
+    A wrong label is common and harmless when the bytes are valid UTF-8 or Windows-1252, so
+    those are tried before giving up; a reason is given only when the words may be garbled.
+    """
+    if declared:
+        try:
+            return payload.decode(declared), None
+        except LookupError:
+            if payload.isascii():
+                return payload.decode("ascii"), None
+        except UnicodeDecodeError:
+            pass
+    if looks_binary(payload):
+        return "", "text part holds binary data, not text"
+    for bom, name in _BOMS:
+        if payload.startswith(bom):
+            return payload.decode(name, errors="replace"), None
+    for fallback in ("utf-8", "cp1252"):
+        try:
+            text = payload.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+        if declared and fallback == "cp1252" and not _known(declared):
+            return text, f"text in an unknown character set ({declared[:40]}) may be misread"
+        return text, None
+    return payload.decode("utf-8", errors="replace"), "text has bytes that could not be decoded"
+
+
+def _known(charset: str) -> bool:
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return False
+    return True
