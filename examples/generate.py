@@ -6,11 +6,13 @@ files; the output is deterministic so the committed samples and this script alwa
 
 from __future__ import annotations
 
+import itertools
 import mailbox
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -27,6 +29,7 @@ WEBMAIL = [
     "web.de",
     "icloud.com",
 ]
+_IDS = itertools.count(1)
 BASE = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
@@ -55,7 +58,7 @@ def message(
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">"))
+    msg["Message-ID"] = f"<{next(_IDS)}.{when:%Y%m%d}@{sender.rpartition('@')[2].rstrip('>')}>"
     if reply_to is not None:
         msg["In-Reply-To"] = reply_to["Message-ID"]
         msg["References"] = reply_to["Message-ID"]
@@ -281,7 +284,9 @@ def main() -> None:
     box_path.unlink(missing_ok=True)
     box = mailbox.mbox(box_path)
     for msg in history:
-        box.add(msg)
+        entry = mailbox.mboxMessage(msg)
+        entry.set_from("MAILER-DAEMON", time.gmtime(parsedate_to_datetime(msg["Date"]).timestamp()))
+        box.add(entry)
     box.flush()
     box.close()
 

@@ -18,7 +18,6 @@ from sqlalchemy import create_engine, select, text
 
 from missend.history import schema
 from missend.history.model import SenderHistory
-from missend.history.schema import thread_key
 from missend.history.store import Store, StoreError, default_url, message_key
 from missend.history.terms import term_counts
 from missend.message import Message, parse_message
@@ -67,7 +66,7 @@ def assert_same(stored: SenderHistory, learned: SenderHistory) -> None:
     assert stored.neighbours == learned.neighbours
     assert stored.recipient_sets == learned.recipient_sets
     assert stored.profiles == learned.profiles
-    assert dict(stored.threads) == {thread_key(k): v for k, v in learned.threads.items()}
+    assert dict(stored.threads) == dict(learned.threads)
 
 
 def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:

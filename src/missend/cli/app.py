@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,10 +22,13 @@ from missend.detectors import default_registry
 from missend.detectors.base import FixKind
 from missend.engine import Engine
 from missend.history.model import SenderHistory
-from missend.message import parse_message
+from missend.message import Message, parse_message
 from missend.policy import Policy, PolicyError
 from missend.rewrite import RecipientChange, rewrite_recipients
 from missend.verdict import Verdict
+
+if TYPE_CHECKING:
+    from missend.history.store import Store
 
 EXIT_ERROR = 3
 app = typer.Typer(
@@ -60,7 +63,7 @@ def _engine(policy_path: Path | None) -> Engine:
         raise _fail(str(exc)) from exc
 
 
-def _store(db: str | None):  # type: ignore[no-untyped-def]
+def _store(db: str | None) -> Store:
     from missend.history.store import Store, StoreError, default_url
 
     try:
@@ -141,7 +144,7 @@ def learn(
     ) as progress:
         task = progress.add_task("learn", total=total)
 
-        def messages():  # type: ignore[no-untyped-def]
+        def messages() -> Iterator[Message]:
             for _, raw in iter_archive(path):
                 progress.advance(task)
                 yield parse_message(raw)

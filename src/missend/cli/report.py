@@ -43,7 +43,7 @@ def render(console: Console, verdict: Verdict, label: str) -> None:
         )
         line.append(f.title, style="bold")
         console.print(line)
-        console.print(Text(f"    {f.explanation}"), soft_wrap=False)
+        console.print(Text(f"    {f.explanation}"))
         if f.fix:
             console.print(Text(f"    Fix: {f.fix.description}", style="cyan"))
     if notes:

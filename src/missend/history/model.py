@@ -34,6 +34,11 @@ def pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def thread_key(message_id: str) -> str:
+    """The kept form of a message id: its SHA-256, so no identifier is held in clear."""
+    return hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def set_key(emails: list[str] | tuple[str, ...] | frozenset[str]) -> str:
     return hashlib.sha256("\n".join(sorted(emails)).encode()).hexdigest()[:32]
 
@@ -67,6 +72,7 @@ class SenderHistory:
     neighbours: dict[str, set[str]] = field(default_factory=dict)
     recipient_sets: Counter[str] = field(default_factory=Counter)
     threads: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Participants of each thread, keyed by `thread_key` of a message id in it."""
     profiles: dict[str, Counter[int]] = field(default_factory=dict)
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """Indexes detectors build from this history; dropped whenever the history changes."""
@@ -86,7 +92,7 @@ class SenderHistory:
     def thread_participants(self, message_ids: tuple[str, ...]) -> frozenset[str]:
         found: set[str] = set()
         for mid in message_ids:
-            found |= self.threads.get(mid, frozenset())
+            found |= self.threads.get(thread_key(mid), frozenset())
         return frozenset(found)
 
     def observe(self, message: Message) -> None:
@@ -116,8 +122,8 @@ class SenderHistory:
         if len(emails) < MAX_THREAD_PARTICIPANTS:
             ids = ((message.message_id,) if message.message_id else ()) + message.thread_ids
             participants = frozenset(emails) | {sender}
-            for mid in ids:
-                self.threads[mid] = self.threads.get(mid, frozenset()) | participants
+            for key in map(thread_key, ids):
+                self.threads[key] = self.threads.get(key, frozenset()) | participants
         if len(emails) <= MAX_PROFILE_RECIPIENTS:
             terms = term_counts(message.subject, message.body_text)
             if terms:

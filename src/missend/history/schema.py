@@ -7,7 +7,6 @@ off their sender or contact with ON DELETE CASCADE so erasing a person is one de
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from array import array
@@ -181,16 +180,6 @@ profiles: Table = metadata.tables["profiles"]
 ingested: Table = metadata.tables["ingested"]
 
 
-def thread_key(message_id: str) -> str:
-    """The stored form of a message id: its SHA-256, so the store keeps no identifier in clear."""
-    return hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def is_thread_key(value: str) -> bool:
-    return len(value) == 64 and all(c in _HEX for c in value)
-
-
-_HEX = frozenset("0123456789abcdef")
 _LITTLE = sys.byteorder == "little"
 
 

@@ -44,18 +44,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, set_key
+from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, set_key, thread_key
 from missend.history.schema import (
     contacts,
     ingested,
-    is_thread_key,
     pack_participants,
     pack_profile,
     pairs,
     profiles,
     recipient_sets,
     senders,
-    thread_key,
     threads,
     unpack_participants,
     unpack_profile,
@@ -130,24 +128,6 @@ def message_key(message: Message) -> str:
             (sender, when, ",".join(sorted(message.recipient_emails)), message.subject)
         )
     return hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-class ThreadIndex(dict[str, frozenset[str]]):
-    """Thread participants keyed by hashed message id, still answering lookups by the raw id.
-
-    The store never keeps message ids in clear; detectors ask with the ids of the draft they check.
-    """
-
-    def __getitem__(self, key: str) -> frozenset[str]:
-        return super().__getitem__(key if is_thread_key(key) else thread_key(key))
-
-    def __contains__(self, key: object) -> bool:
-        if isinstance(key, str) and not is_thread_key(key):
-            key = thread_key(key)
-        return super().__contains__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key if is_thread_key(key) else thread_key(key), default)
 
 
 @dataclass(slots=True)
@@ -326,14 +306,12 @@ class Store:
                 )
             ):
                 history.recipient_sets[key] = count
-            index = ThreadIndex()
             for key, participants in conn.execute(
                 select(threads.c.thread_hash, threads.c.participants).where(
                     threads.c.sender_id == sid
                 )
             ):
-                dict.__setitem__(index, key, unpack_participants(participants))
-            history.threads = index
+                history.threads[key] = unpack_participants(participants)
             for cid, blob in conn.execute(
                 select(profiles.c.contact_id, profiles.c.buckets).where(profiles.c.sender_id == sid)
             ):
@@ -422,9 +400,9 @@ class Store:
             delta.first = _earlier(delta.first, when)
             delta.last = _later(delta.last, when)
             ids = ((message.message_id,) if message.message_id else ()) + message.thread_ids
-            for mid in ids:
-                if mid in history.threads:
-                    delta.thread_last[mid] = _later(delta.thread_last.get(mid), when) or when
+            for key in map(thread_key, ids):
+                if key in history.threads:
+                    delta.thread_last[key] = _later(delta.thread_last.get(key), when) or when
             if len(message.recipients) > MAX_PAIR_RECIPIENTS:
                 emails = [e for e in dict.fromkeys(message.recipient_emails) if e != sender]
                 key = set_key(emails)
@@ -444,17 +422,18 @@ class Store:
             ):
                 delta.known[address] = cid
                 history.profiles[address] = unpack_profile(blob)
-        raw: dict[str, str] = {}
-        for m in todo:
-            for mid in ((m.message_id,) if m.message_id else ()) + m.thread_ids:
-                raw[thread_key(mid)] = mid
-        for chunk in _chunks(raw, _CHUNK):
+        keys = {
+            thread_key(mid)
+            for m in todo
+            for mid in ((m.message_id,) if m.message_id else ()) + m.thread_ids
+        }
+        for chunk in _chunks(keys, _CHUNK):
             for key, participants in conn.execute(
                 select(threads.c.thread_hash, threads.c.participants).where(
                     threads.c.sender_id == delta.sender_id, threads.c.thread_hash.in_(chunk)
                 )
             ):
-                history.threads[raw[key]] = unpack_participants(participants)
+                history.threads[key] = unpack_participants(participants)
 
     def _upsert(
         self,
@@ -503,13 +482,13 @@ class Store:
                         "last_seen": d.set_last.get(key),
                     }
                 )
-            for mid, participants in h.threads.items():
+            for key, participants in h.threads.items():
                 thread_rows.append(
                     {
                         "sender_id": sid,
-                        "thread_hash": thread_key(mid),
+                        "thread_hash": key,
                         "participants": pack_participants(participants),
-                        "last_seen": d.thread_last.get(mid),
+                        "last_seen": d.thread_last.get(key),
                     }
                 )
             for email, profile in h.profiles.items():
@@ -657,7 +636,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreStats",
-    "ThreadIndex",
     "default_url",
     "message_key",
 ]
