@@ -28,6 +28,7 @@ from missend.rewrite import RecipientChange, rewrite_recipients
 from missend.verdict import Verdict
 
 if TYPE_CHECKING:
+    from missend.evaluation.clean import CleanReport
     from missend.history.store import Store
 
 EXIT_ERROR = 3
@@ -197,6 +198,65 @@ def change_for(verdict: Verdict, all_fixes: bool) -> RecipientChange:
         elif all_fixes and fix_.kind == FixKind.REPLACE_RECIPIENT:
             replace.update(fix_.replacements)
     return RecipientChange(frozenset(to_bcc), frozenset(remove), replace or None)
+
+
+@app.command()
+def evaluate(
+    archives: Annotated[list[Path], typer.Argument(help="Archives, one person's sent mail each.")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here.")
+    ] = None,
+    train_fraction: Annotated[
+        float, typer.Option(help="Share of each archive learned first.")
+    ] = 0.8,
+    workers: Annotated[int, typer.Option(help="Processes to use.")] = 2,
+    policy: PolicyOption = None,
+) -> None:
+    """Measure how often each detector warns on real sent mail (learn the first part, check the rest)."""
+    from missend.evaluation.clean import archives_in, write_json
+    from missend.evaluation.clean import evaluate as run_clean
+
+    found = archives_in(archives)
+    if not found:
+        raise _fail("no archives found")
+    engine_policy = _engine(policy).policy
+    with Progress(
+        TextColumn("[bold]evaluating[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("evaluate", total=len(found))
+        report = run_clean(
+            found, train_fraction, engine_policy, workers, lambda: progress.advance(task)
+        )
+    render_clean(report)
+    if json_out:
+        write_json(report, json_out)
+
+
+def render_clean(report: CleanReport) -> None:
+    from rich.table import Table
+
+    out.print(
+        f"{report.archives} archives: learned {report.learned} messages, checked {report.checked} "
+        f"in date order ({report.all_internal} all-internal, {report.multi_recipient} with 2+ recipients)"
+    )
+    table = Table("warns on", "messages", "share of checked", "of them all-internal")
+    for name, n in sorted(report.warned.items()):
+        table.add_row(name, str(n), f"{report.share(n):.2%}", str(report.warned_all_internal[name]))
+    table.add_row(
+        "any detector", str(report.any_warning), f"{report.share(report.any_warning):.2%}", ""
+    )
+    for name, n in sorted(report.count_rule.items()):
+        table.add_row(
+            f"count rule: {name}",
+            str(n),
+            f"{report.share(n):.2%}",
+            str(report.count_rule_all_internal[name]),
+        )
+    out.print(table)
 
 
 @app.command()

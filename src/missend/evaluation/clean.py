@@ -120,6 +120,10 @@ def evaluate_archive(
     return report
 
 
+def archives_in(paths: Iterable[Path]) -> list[Path]:
+    return list(_archives(paths))
+
+
 def _archives(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir() and not (path / "cur").is_dir():
