@@ -170,6 +170,40 @@ class Ingested(Base):
     message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class HeldMessage(Base):
+    """A message kept back (held for review, or delayed for undo-send) until released or cancelled.
+
+    The whole message is kept because releasing must deliver exactly what was checked; a row is
+    deleted by retention once it is decided, so content is stored no longer than the decision needs.
+    """
+
+    __tablename__ = "held_messages"
+    __table_args__ = (
+        Index("ix_held_messages_status", "status"),
+        Index("ix_held_messages_sender", "sender"),
+        Index("ix_held_messages_release_after", "release_after"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(320))
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    envelope_to: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    verdict: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    mta_queue_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    release_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 metadata = Base.metadata
 senders: Table = metadata.tables["senders"]
 contacts: Table = metadata.tables["contacts"]
@@ -178,6 +212,7 @@ recipient_sets: Table = metadata.tables["recipient_sets"]
 threads: Table = metadata.tables["threads"]
 profiles: Table = metadata.tables["profiles"]
 ingested: Table = metadata.tables["ingested"]
+held_messages: Table = metadata.tables["held_messages"]
 
 
 _LITTLE = sys.byteorder == "little"
