@@ -5,12 +5,16 @@ from __future__ import annotations
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.detectors.exposed import ExposedRecipients
 from missend.detectors.misdirected import MisdirectedRecipient
+from missend.detectors.personal_data import PersonalData
 from missend.detectors.registry import Registry
 from missend.detectors.uninspectable import Uninspectable
+from missend.detectors.wrong_attachment import WrongAttachment
 
 BUILTIN: tuple[type[Detector], ...] = (
     ExposedRecipients,
     MisdirectedRecipient,
+    PersonalData,
+    WrongAttachment,
     Uninspectable,
 )
 

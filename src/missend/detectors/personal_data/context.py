@@ -1,0 +1,89 @@
+"""Context words near a match, or in the header of the column it sits in.
+
+A bare 9-digit number means nothing; "Passport no: 123456789" or a column headed "Passport" does.
+Windows are a fixed number of characters, so looking for context costs the same for any text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from missend.detectors.personal_data.categories import first_word, word_regex
+
+MAX_HEADER_CHARS = 10_000
+MAX_HEADER_CELLS = 500
+MAX_LINE_LOOKBACK = 20_000
+
+
+class ContextWords:
+    """Words that make a weak match believable, matched whole and case-insensitively."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = tuple(words)
+        self.regex: re.Pattern[str] = word_regex(self.words)
+        self.first_words = frozenset(first_word(w) for w in self.words)
+
+    def may_occur(self, present: set[bytes]) -> bool:
+        """False when no context word can be in a text with these words; cheap to ask."""
+        return not self.first_words.isdisjoint(present)
+
+    def first(self, text: str, start: int = 0, end: int | None = None) -> str | None:
+        m = self.regex.search(text, start, len(text) if end is None else end)
+        return " ".join(m.group().lower().split()) if m else None
+
+
+class TextContext:
+    """One text being scanned, with its table header when it looks like a table.
+
+    Tables (tab-separated, as the attachment reader writes CSV) get two rules: context is looked
+    for only on the match's own row, and a column header counts as context for its whole column.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        newline = text.find("\n", 0, MAX_HEADER_CHARS)
+        header = text[:newline] if newline != -1 else ""
+        self.tabular = "\t" in header
+        self.header_end = newline
+        self.cells = header.split("\t", MAX_HEADER_CELLS)[:MAX_HEADER_CELLS] if self.tabular else []
+        self._column_cache: dict[tuple[int, int], str | None] = {}
+        self._spent: dict[str, int] = {}
+        self.memo: dict[tuple[str, str], tuple[tuple[int, int, str], ...]] = {}
+
+    def spend(self, what: str, limit: int) -> bool:
+        """Take one unit of an expensive step's allowance for this text; False once used up."""
+        used = self._spent.get(what, 0)
+        if used >= limit:
+            return False
+        self._spent[what] = used + 1
+        return True
+
+    def near(
+        self, words: ContextWords, start: int, end: int, before: int, after: int
+    ) -> str | None:
+        text = self.text
+        lo = max(0, start - before)
+        hi = min(len(text), end + after)
+        if self.tabular:
+            lo = text.rfind("\n", lo, start) + 1 or lo
+            newline = text.find("\n", end, hi)
+            if newline != -1:
+                hi = newline
+        return words.first(text, lo, hi)
+
+    def column(self, words: ContextWords, start: int) -> str | None:
+        """The header word of the column `start` is in, if that header is a context word."""
+        if not self.tabular or start <= self.header_end:
+            return None
+        text = self.text
+        line = text.rfind("\n", max(0, start - MAX_LINE_LOOKBACK), start)
+        if line == -1:
+            return None
+        index = text.count("\t", line + 1, start)
+        if index >= len(self.cells):
+            return None
+        key = (id(words), index)
+        if key not in self._column_cache:
+            self._column_cache[key] = words.first(self.cells[index])
+        return self._column_cache[key]

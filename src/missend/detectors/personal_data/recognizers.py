@@ -1,0 +1,460 @@
+"""Recognizers: a bounded weak pattern, a validator that confirms or rejects, and context words.
+
+The shape follows Presidio's PatternRecognizer. A pattern's `score` says how telling the format
+is on its own once the validator agrees; context words add `context_boost`. Formats too common
+to mean anything alone (nine digits, a date) score below the reporting threshold unless context
+lifts them. Every result carries the reasons for its score, and the value it matched never
+leaves the detector except masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.gb import nhs
+
+from missend.detectors.personal_data.categories import wordlist
+from missend.detectors.personal_data.context import ContextWords, TextContext
+
+_SEPARATORS = re.compile(r"[\s.\-/]")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Pattern:
+    """A compiled, bounded regex. Shared instances are run once per text for all their owners."""
+
+    name: str
+    regex: re.Pattern[str]
+    score: float
+    min_digits: int = 1
+    min_run: int = 1
+    anchor: str = "digits"
+    """Where the scanner looks: near runs of digits, or near an '@' (`"at"`)."""
+
+
+def pattern(
+    name: str, regex: str, score: float, min_digits: int, min_run: int = 1, flags: int = 0
+) -> Pattern:
+    """`min_digits`/`min_run` let the scanner skip text regions that cannot hold a match."""
+    return Pattern(name, re.compile(regex, flags), score, min_digits, min_run)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    kind: str
+    recognizer: str
+    start: int
+    end: int
+    value: str
+    score: float
+    reasons: tuple[str, ...]
+    collective: bool = False
+
+
+class Recognizer:
+    """One kind of identifier. Subclasses set the class attributes and may override hooks."""
+
+    name: str = ""
+    kind: str = ""
+    label: str = ""
+    patterns: tuple[Pattern, ...] = ()
+    context: ContextWords | None = None
+    context_boost: float = 0.35
+    before: int = 60
+    after: int = 30
+    validator_name: str = ""
+    needs_context: bool = False
+    """Cannot reach the threshold without context, so texts without its words are skipped."""
+    collective: bool = False
+    """Weak matches may be believed when most numbers of this format in a text pass the check."""
+
+    def normalise(self, raw: str) -> str:
+        return _SEPARATORS.sub("", raw).upper()
+
+    def validate(self, value: str) -> bool:
+        return True
+
+    def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        value = self.normalise(m.group())
+        if not self.validate(value):
+            return
+        yield self.scored(tc, m.start(), m.end(), value, pat)
+
+    def scored(self, tc: TextContext, start: int, end: int, value: str, pat: Pattern) -> Match:
+        score = pat.score
+        reasons = [f"format: {pat.name}"]
+        if self.validator_name:
+            reasons.append(f"passes {self.validator_name}")
+        if self.context is not None:
+            word = tc.near(self.context, start, end, self.before, self.after)
+            where = "near"
+            if word is None:
+                word = tc.column(self.context, start)
+                where = "in a column headed"
+            if word is not None:
+                score = min(1.0, score + self.context_boost)
+                reasons.append(f"{where} '{word}'")
+        return Match(
+            self.kind, self.name, start, end, value, score, tuple(reasons), self.collective
+        )
+
+
+class NationalInsurance(Recognizer):
+    """HMRC rules: D F I Q U V never appear, O never second, and some pairs were never issued."""
+
+    name = "uk-nino"
+    kind = "nino"
+    patterns = (
+        pattern(
+            "two letters, six digits, A-D",
+            r"\b[A-Z]{2}[ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?[A-D]\b",
+            0.7,
+            6,
+            flags=re.IGNORECASE,
+        ),
+    )
+    context = ContextWords(
+        wordlist("national insurance, ni number, ni no, ni, nino, insurance number, nic")
+    )
+    validator_name = "HMRC prefix rules"
+    _INVALID_LETTERS = frozenset("DFIQUV")
+    _INVALID_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+    def validate(self, value: str) -> bool:
+        first, second = value[0], value[1]
+        return not (
+            first in self._INVALID_LETTERS
+            or second in self._INVALID_LETTERS
+            or second == "O"
+            or value[:2] in self._INVALID_PREFIXES
+        )
+
+
+class NhsNumber(Recognizer):
+    name = "uk-nhs"
+    kind = "nhs"
+    patterns = (
+        pattern("NHS 3-3-4 grouping", r"\b\d{3}([ \-])\d{3}\1\d{4}\b", 0.6, 10),
+        pattern("ten digits", r"\b\d{10}\b", 0.3, 10, 10),
+    )
+    context = ContextWords(
+        wordlist("nhs, nhs no, nhs number, national health, health service, patient")
+    )
+    validator_name = "stdnum.gb.nhs"
+    collective = True
+
+    def validate(self, value: str) -> bool:
+        return bool(nhs.is_valid(value))
+
+
+class Iban(Recognizer):
+    """The greedy pattern may run into the next word; shorter readings are tried on failure."""
+
+    name = "iban"
+    kind = "iban"
+    patterns = (
+        pattern(
+            "IBAN",
+            r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]){11,30}\b",
+            0.8,
+            10,
+            flags=re.IGNORECASE,
+        ),
+    )
+    context = ContextWords(wordlist("iban, bank, account, bic, swift, payment"))
+    validator_name = "stdnum.iban"
+
+    def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        raw = m.group()
+        ends = [len(raw)] + [i for i in range(len(raw) - 1, 14, -1) if raw[i] in " \u00a0"]
+        for end in ends:
+            value = self.normalise(raw[:end])
+            if stdnum_iban.is_valid(value):
+                yield self.scored(tc, m.start(), m.start() + end, value, pat)
+                return
+
+
+class PaymentCard(Recognizer):
+    name = "payment-card"
+    kind = "card"
+    patterns = (
+        pattern(
+            "13-19 digits in groups of four",
+            r"\b\d{4}([ \-]?)\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?\b",
+            0.85,
+            12,
+        ),
+        pattern("American Express 4-6-5", r"\b3[47]\d{2}([ \-]?)\d{6}\1\d{5}\b", 0.85, 15),
+        pattern("Diners Club 4-6-4", r"\b3[0689]\d{2}([ \-]?)\d{6}\1\d{4}\b", 0.85, 14),
+    )
+    context = ContextWords(
+        wordlist(
+            "card, card number, credit, debit, visa, mastercard, amex, maestro, expiry, expires, cvv,"
+            " cvc, pan"
+        )
+    )
+    validator_name = "Luhn check and a known card issuer"
+
+    _ISSUERS: tuple[tuple[tuple[int, int], frozenset[int]], ...] = (
+        ((4, 4), frozenset({13, 16, 19})),  # Visa
+        ((51, 55), frozenset({16})),  # Mastercard
+        ((2221, 2720), frozenset({16})),  # Mastercard 2-series
+        ((34, 34), frozenset({15})),  # Amex
+        ((37, 37), frozenset({15})),
+        ((300, 305), frozenset({14, 16})),  # Diners
+        ((36, 36), frozenset({14, 16})),
+        ((38, 39), frozenset({14, 16})),
+        ((6011, 6011), frozenset({16, 19})),  # Discover
+        ((644, 649), frozenset({16, 19})),
+        ((65, 65), frozenset({16, 19})),
+        ((3528, 3589), frozenset({16, 19})),  # JCB
+        ((62, 62), frozenset({16, 17, 18, 19})),  # UnionPay
+        ((50, 50), frozenset(range(12, 20))),  # Maestro
+        ((56, 69), frozenset(range(12, 20))),
+    )
+
+    def validate(self, value: str) -> bool:
+        if len(set(value)) == 1 or not luhn.is_valid(value):
+            return False
+        for (low, high), lengths in self._ISSUERS:
+            width = len(str(low))
+            if low <= int(value[:width]) <= high and len(value) in lengths:
+                return True
+        return False
+
+
+class SortCodeAccount(Recognizer):
+    """A sort code (NN-NN-NN) with an 8-digit account number close by, said to be bank details."""
+
+    name = "uk-bank-account"
+    kind = "bank-account"
+    patterns = (pattern("sort code NN-NN-NN", r"\b\d{2}-\d{2}-\d{2}\b", 0.25, 6, 2),)
+    context = ContextWords(
+        wordlist("sort code, sort, account, account no, account number, acc, a/c, bank")
+    )
+    context_boost = 0.4
+    needs_context = True
+    reach = 40
+    _ACCOUNT = re.compile(r"(?<![\d\-])\d{8}(?![\d\-])")
+
+    def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        text = tc.text
+        after = self._ACCOUNT.search(text, m.end(), min(len(text), m.end() + self.reach + 8))
+        account = after
+        if account is None:
+            lo = max(0, m.start() - self.reach - 8)
+            before = list(self._ACCOUNT.finditer(text, lo, m.start()))
+            account = before[-1] if before else None
+        if (
+            account is None
+            or "\n" in text[min(m.end(), account.end()) : max(m.start(), account.start())]
+        ):
+            return
+        start, end = min(m.start(), account.start()), max(m.end(), account.end())
+        yield self.scored(tc, start, end, f"{m.group()} {account.group()}", pat)
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        "jan january|feb february|mar march|apr april|may|jun june|jul july|aug august|"
+        "sep sept september|oct october|nov november|dec december".split("|"),
+        start=1,
+    )
+    for name in names.split()
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+
+class DateOfBirth(Recognizer):
+    """A real past date said to be a birth date; dates alone are everywhere and mean nothing."""
+
+    name = "date-of-birth"
+    kind = "dob"
+    patterns = (
+        pattern("day/month/year", r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b", 0.2, 4),
+        pattern("ISO date", r"\b\d{4}-\d{2}-\d{2}\b", 0.2, 8, 4),
+        pattern(
+            "day month year",
+            rf"\b\d{{1,2}}(?:st|nd|rd|th)?[ ]{{1,3}}(?:of[ ]{{1,3}})?(?:{_MONTH_RE})\.?,?[ ]{{1,3}}\d{{4}}\b",
+            0.2,
+            5,
+            4,
+            flags=re.IGNORECASE,
+        ),
+        pattern(
+            "month day year",
+            rf"\b(?:{_MONTH_RE})\.?[ ]{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?[ ]{{1,3}}\d{{4}}\b",
+            0.2,
+            5,
+            4,
+            flags=re.IGNORECASE,
+        ),
+    )
+    context = ContextWords(
+        wordlist(
+            "dob, d.o.b, date of birth, birth date, birthdate, born, birthday, born on, geboren, "
+            "geburtsdatum, date de naissance, fecha de nacimiento, data di nascita, geboortedatum"
+        )
+    )
+    context_boost = 0.4
+    needs_context = True
+    before = 40
+    after = 5
+    validator_name = "a real date in the past"
+    _NUMBERS = re.compile(r"\d+")
+    _WORD = re.compile(r"[A-Za-z]{3,9}")
+
+    def normalise(self, raw: str) -> str:
+        return raw
+
+    def validate(self, value: str) -> bool:
+        return self._parse(value) is not None
+
+    def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        parsed = self._parse(m.group())
+        if parsed is not None:
+            yield self.scored(tc, m.start(), m.end(), parsed.isoformat(), pat)
+
+    def _parse(self, raw: str) -> date | None:
+        numbers = [int(n) for n in self._NUMBERS.findall(raw)]
+        word = self._WORD.search(raw)
+        month_name = _MONTHS.get(word.group().lower()) if word else None
+        if month_name is not None and len(numbers) == 2:
+            day, year = numbers if numbers[1] > 31 else numbers[::-1]
+            return _real_date(year, month_name, day)
+        if len(numbers) != 3:
+            return None
+        if numbers[0] > 31:
+            return _real_date(numbers[0], numbers[1], numbers[2])
+        day, month, year = numbers
+        if year < 100:
+            year += 2000 if year <= date.today().year % 100 else 1900
+        return _real_date(year, month, day) or _real_date(year, day, month)
+
+
+def _real_date(year: int, month: int, day: int) -> date | None:
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return None
+    return value if date(1900, 1, 1) <= value <= date.today() else None
+
+
+class Passport(Recognizer):
+    """Passport numbers have no checksum a library can test, so only context makes them."""
+
+    name = "passport"
+    kind = "passport"
+    patterns = (
+        pattern("UK passport: nine digits", r"\b\d{9}\b", 0.2, 9, 9),
+        pattern("letters then six to eight digits", r"\b[A-Z]{1,3}\d{6,8}\b", 0.2, 6, 6),
+        pattern("French passport", r"\b\d{2}[A-Z]{2}\d{5}\b", 0.2, 7, 5),
+        pattern("German passport", r"\b[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{7}\d\b", 0.2, 1),
+        pattern("Dutch passport", r"\b[A-NP-Z]{2}[A-NP-Z0-9]{6}\d\b", 0.2, 1),
+    )
+    context = ContextWords(
+        wordlist(
+            "passport, passport no, passport number, passeport, reisepass, pasaporte, passaporto, "
+            "paspoort, paszport, passi, pass nr, travel document"
+        )
+    )
+    context_boost = 0.4
+    needs_context = True
+
+
+class PhoneNumber(Recognizer):
+    """Runs of phone-like characters are cut out first, so libphonenumber sees only candidates.
+
+    Only runs that start like a dialled number (0, +, or a bracket) are passed on: with GB as
+    the default region, nothing else can be a valid number, and the matcher is the slow part.
+    """
+
+    name = "phone"
+    kind = "phone"
+    patterns = (pattern("phone-like run", r"(?<![\w+])\+?\(?\d[\d ().\-]{7,40}\d(?![\w])", 0.6, 9),)
+    region = "GB"
+    validator_name = "libphonenumber (valid number)"
+    max_runs = 5000
+
+    def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        raw = m.group()
+        if not raw.lstrip("(").startswith(("+", "0")) or sum(ch.isdigit() for ch in raw) < 9:
+            return
+        key = ("phone", raw)
+        numbers = tc.memo.get(key)
+        if numbers is None:
+            if not tc.spend(self.name, self.max_runs):
+                return
+            numbers = tc.memo[key] = self._numbers(raw)
+        for start, end, value in numbers:
+            yield self.scored(tc, m.start() + start, m.start() + end, value, pat)
+
+    def _numbers(self, raw: str) -> tuple[tuple[int, int, str], ...]:
+        """A run that is exactly one valid number is parsed directly; others go to the matcher."""
+        try:
+            number = phonenumbers.parse(raw, self.region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return ((0, len(raw), phonenumbers.format_number(number, _E164)),)
+        return tuple(
+            (
+                found.start,
+                found.start + len(found.raw_string),
+                phonenumbers.format_number(found.number, _E164),
+            )
+            for found in phonenumbers.PhoneNumberMatcher(raw, self.region)
+        )
+
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+class Postcode(Recognizer):
+    name = "uk-postcode"
+    kind = "postcode"
+    patterns = (
+        pattern(
+            "UK postcode",
+            r"\b(?:GIR[ ]?0AA|(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?"
+            r"|[A-PR-UWYZ][0-9][A-HJKPSTUW]|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])"
+            r"[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+            0.6,
+            1,
+        ),
+    )
+    context = ContextWords(wordlist("postcode, post code, address, zip"))
+
+    def normalise(self, raw: str) -> str:
+        compact = raw.replace(" ", "").replace("\u00a0", "").upper()
+        return f"{compact[:-3]} {compact[-3:]}"
+
+
+class EmailAddress(Recognizer):
+    """Addresses count as personal data only in bulk; the detector applies that threshold."""
+
+    name = "email"
+    kind = "email"
+    patterns = (
+        Pattern(
+            "e-mail address",
+            re.compile(
+                r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@"
+                r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.){1,8}[A-Za-z]{2,24}\b"
+            ),
+            0.6,
+            0,
+            0,
+            anchor="at",
+        ),
+    )
+
+    def normalise(self, raw: str) -> str:
+        return raw.lower()
