@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from missend.cli.report import render
+from missend.cli.serve import serve_app
 from missend.detectors import default_registry
 from missend.detectors.base import FixKind
 from missend.engine import Engine
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+app.add_typer(serve_app, name="serve")
 
 DbOption = Annotated[
     str | None,
@@ -268,3 +270,8 @@ def detectors() -> None:
 
 def main() -> None:
     app()
+
+
+# Delivery points add their commands to `serve_app` (or their own group) in their own modules;
+# importing them here registers the commands. One import per module:
+
