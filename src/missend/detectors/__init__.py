@@ -9,13 +9,11 @@ from missend.detectors.personal_data import PersonalData
 from missend.detectors.registry import Registry
 from missend.detectors.uninspectable import Uninspectable
 from missend.detectors.wrong_attachment import WrongAttachment
-from missend.detectors.wrong_attachment import WrongAttachment
 
 BUILTIN: tuple[type[Detector], ...] = (
     ExposedRecipients,
     MisdirectedRecipient,
     PersonalData,
-    WrongAttachment,
     WrongAttachment,
     Uninspectable,
 )
