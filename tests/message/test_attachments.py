@@ -571,3 +571,29 @@ def test_arbitrary_bytes_never_raise(name: str, content_type: str, payload: byte
 def test_bare_magic_numbers_are_reported_not_raised(prefix: bytes) -> None:
     got = read("x", prefix + bytes(10))
     assert got.error is not None
+
+
+def test_docx_headers_footers_and_comments_are_read() -> None:
+    archive = make_docx(["Body text"])
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        for name in zf.namelist():
+            members[name] = zf.read(name)
+    para = '<w:{0} xmlns:w="{1}"><w:p><w:r><w:t>{2}</w:t></w:r></w:p></w:{0}>'
+    members["word/header1.xml"] = para.format("hdr", W, "Private: J Smith")
+    members["word/comments.xml"] = para.format("comments", W, "Check NI number")
+    got = read("letter.docx", make_zip(members))
+    assert got.text == "Body text\nPrivate: J Smith\nCheck NI number\n"
+
+
+def test_archive_declaring_absurdly_many_members_is_refused_before_listing() -> None:
+    archive = bytearray(make_zip({"a.txt": "hi"}))
+    end = archive.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", archive, end + 8, 30_000, 30_000)
+    got = read("many.zip", bytes(archive))
+    assert got.error == "holds 30000 files, too many to inspect"
+
+
+def test_outlook_message_files_are_reported() -> None:
+    got = read("fwd.msg", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    assert got.error == "is an Outlook message file (.msg), which cannot be checked"

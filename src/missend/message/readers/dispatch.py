@@ -45,6 +45,7 @@ _INSPECTED = (
     ".htm",
     ".html",
     ".log",
+    ".eml",
     ".md",
     ".json",
     ".xml",
@@ -63,6 +64,8 @@ def read_any(filename: str, content_type: str, payload: bytes, budget: Budget, d
     if is_zip(head):
         _read_zip(payload, budget, depth)
         return True
+    if head.startswith(_OLE) and name.endswith(".msg"):
+        raise Unreadable("is an Outlook message file (.msg), which cannot be checked")
     if head.startswith(_OLE):
         raise Unreadable(
             "is an old-format or password-protected Office file, which cannot be checked"
