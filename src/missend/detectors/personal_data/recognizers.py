@@ -137,10 +137,14 @@ class NationalInsurance(Recognizer):
 
 
 class NhsNumber(Recognizer):
+    """Hyphenated 3-3-4 is also how North American phone numbers are written, and one in eleven
+    of those passes the NHS check digit, so that form needs a context word."""
+
     name = "uk-nhs"
     kind = "nhs"
     patterns = (
-        pattern("NHS 3-3-4 grouping", r"\b\d{3}([ \-])\d{3}\1\d{4}\b", 0.6, 10),
+        pattern("NHS 3-3-4 grouping", r"\b\d{3} \d{3} \d{4}\b", 0.6, 10),
+        pattern("hyphenated 3-3-4", r"(?<!\()\b\d{3}-\d{3}-\d{4}\b", 0.3, 10),
         pattern("ten digits", r"\b\d{10}\b", 0.3, 10, 10),
     )
     context = ContextWords(
