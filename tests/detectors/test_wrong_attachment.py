@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 
 import pytest
 
@@ -14,7 +16,8 @@ from missend.detectors.wrong_attachment import (
 )
 from missend.engine import Engine
 from missend.history.model import Contact, SenderHistory
-from missend.message import parse_message
+from missend.message import Limits, parse_message
+from missend.message.attachments import extract
 from missend.message.model import Address, Attachment, Field, Message, Recipient
 from missend.orgs import Organisations
 from missend.verdict import Action
@@ -312,3 +315,23 @@ def test_engine_holds_a_member_list_sent_outside() -> None:
     assert len(mine) == 1
     assert mine[0].action is Action.HOLD
     assert "80 rows" in mine[0].finding.explanation
+
+
+def test_naming_the_company_in_the_message_is_deliberate() -> None:
+    known = history(("bob@acmecorp.example", "Bob Stone", 9))
+    body = "Here is the Acme Corp invoice you asked to see."
+    assert (
+        check(["eve@globex.example"], attachment("AcmeCorp_invoice.pdf"), body=body, known=known)
+        == []
+    )
+    assert check(["eve@globex.example"], attachment("AcmeCorp_invoice.pdf"), known=known) != []
+
+
+def test_a_staff_list_inside_a_zip_is_seen() -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("readme.txt", "Files for the audit")
+        zf.writestr("export/staff.csv", staff_sheet(40).replace("\t", ","))
+    got = extract("audit.zip", "application/zip", archive.getvalue(), Limits())
+    f = only(check(["tom@other.example"], attachment("audit.zip", got.text, got.records)))
+    assert "holds about 40 rows" in f.explanation

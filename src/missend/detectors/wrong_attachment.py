@@ -563,9 +563,10 @@ class WrongAttachment(Detector):
         recipient_orgs = {re.sub(r"[^a-z]", "", org_name(r.address.domain)) for r in ctx.recipients}
         if sender:
             recipient_orgs.add(re.sub(r"[^a-z]", "", org_name(sender.domain)))
-        mentioned = set(_words(ctx.message.subject)) | set(
-            _words(_SALUTATION.sub(" ", ctx.message.body_text[:5000]))
+        said = _words(ctx.message.subject) + _words(
+            _SALUTATION.sub(" ", ctx.message.body_text[:5000])
         )
+        mentioned = set(said)
         if _ngrams(tokens) & {o for o in recipient_orgs if len(o) >= 3}:
             clues = [c for c in clues if c.person is not None]
         best: tuple[float, _Clue, bool] | None = None
@@ -573,7 +574,7 @@ class WrongAttachment(Detector):
             if clue.person is not None:
                 if clue.person.key in mentioned or any(i.could_be(clue.person) for i in named):
                     continue
-            elif clue.org in mentioned:
+            elif clue.org in _ngrams(said):
                 continue
             severity = self._severity(ctx, clue, identities, s)
             known = clue.person is not None and bool(clue.person.email)

@@ -139,7 +139,9 @@ def _read_archive(zf: SafeZip, budget: Budget, depth: int) -> None:
         if budget.full:
             raise TextFull
         try:
-            read_any(info.filename, "", zf.read(info), budget, depth + 1)
+            data = zf.read(info)
+            budget.add("\n")
+            read_any(info.filename, "", data, budget, depth + 1)
         except (OutOfTime, OverBudget):
             raise
         except Unreadable as exc:
