@@ -8,6 +8,7 @@ the policy turns findings into a decision.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -15,6 +16,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from missend.history.model import SenderHistory
+from missend.history.terms import term_counts
 from missend.message.model import Message, Recipient
 from missend.orgs import Organisations
 
@@ -96,6 +98,11 @@ class CheckContext:
     @cached_property
     def external_visible(self) -> tuple[Recipient, ...]:
         return tuple(r for r in self.external if r.visible)
+
+    @cached_property
+    def terms(self) -> Counter[int]:
+        """The draft's hashed words, as history profiles count them."""
+        return term_counts(self.message.subject, self.message.body_text)
 
     @cached_property
     def thread_participants(self) -> frozenset[str]:

@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.history.model import Contact, SenderHistory
-from missend.history.terms import cosine, term_counts
+from missend.history.terms import cosine
 from missend.message.model import Recipient
 from missend.orgs import Organisations, org_name, registrable_domain
 
@@ -264,7 +264,7 @@ class MisdirectedRecipient(Detector):
         links = ctx.history.neighbours
         if others and links.get(r.email, set()) & others:
             return None
-        draft = term_counts(ctx.message.subject, ctx.message.body_text)
+        draft = ctx.terms
         profiles = ctx.history.profiles
 
         def fit(email: str) -> tuple[int, float]:
