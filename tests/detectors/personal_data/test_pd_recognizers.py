@@ -27,7 +27,7 @@ def spans(text: str, kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "nino", ["AB123456C", "AB 12 34 56 C", "ab 123456 d", "JG 10 32 74 A", "ZA123456B"]
+    "nino", ["AB123456C", "AB 12 34 56 C", "AB 123456 D", "JG 10 32 74 A", "ZA123456B"]
 )
 def test_nino_valid_formats_are_found_without_context(nino: str) -> None:
     assert spans(f"Employee {nino} joined.", "nino") == [nino]

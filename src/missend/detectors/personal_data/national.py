@@ -1,8 +1,8 @@
 """EU national identifiers, each confirmed by its python-stdnum validator.
 
 Where the format alone is common (nine or eleven plain digits) the pattern scores below the
-threshold, so the number is reported only with a context word, a column header, or when most
-numbers of that shape in the text pass the check together.
+threshold, so the number is reported only with a context word or a column header; the scanner
+then skips that pattern for the many texts that have none of those words.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ _GENERIC = wordlist(
     " security, tax id, tin"
 )
 
-DIGITS_9 = pattern("nine digits", r"\b\d{9}\b", 0.3, 9, 9)
-DIGITS_10 = pattern("ten digits", r"\b\d{10}\b", 0.3, 10, 10)
-DIGITS_11 = pattern("eleven digits", r"\b\d{11}\b", 0.3, 11, 11)
+DIGITS_9 = pattern("nine digits", r"\d", r"\d{8}\b", 0.3)
+DIGITS_10 = pattern("ten digits", r"\d", r"\d{9}\b", 0.3)
+DIGITS_11 = pattern("eleven digits", r"\d", r"\d{10}\b", 0.3)
 
 
 class NationalId(Recognizer):
@@ -48,17 +48,14 @@ class NationalId(Recognizer):
         module: object,
         patterns: tuple[Pattern, ...],
         words: tuple[str, ...],
-        collective: bool = True,
-        needs_context: bool = False,
         generic_words: bool = True,
+        context_boost: float = 0.35,
     ) -> None:
         self.name = name
         self.label = label
         self.patterns = patterns
         self.context = ContextWords(words + (_GENERIC if generic_words else ()))
-        self.context_boost = 0.4 if needs_context else 0.35
-        self.collective = collective
-        self.needs_context = needs_context
+        self.context_boost = context_boost
         self.validator_name = f"stdnum.{module.__name__.removeprefix('stdnum.')}"  # type: ignore[attr-defined]
         self._check: Callable[[str], bool] = module.is_valid  # type: ignore[attr-defined]
         self._compact: Callable[[str], str] = module.compact  # type: ignore[attr-defined]
@@ -77,7 +74,7 @@ def national_recognizers() -> tuple[NationalId, ...]:
             "de-idnr",
             "German tax ID",
             idnr,
-            (pattern("German IdNr 2-3-3-3", r"\b\d{2} \d{3} \d{3} \d{3}\b", 0.3, 11), DIGITS_11),
+            (pattern("German IdNr 2-3-3-3", r"\d", r"\d \d{3} \d{3} \d{3}\b", 0.3), DIGITS_11),
             wordlist(
                 "steuer-id, steuerid, steuer id, idnr, identifikationsnummer, "
                 "steueridentifikationsnummer, steuerliche identifikationsnummer"
@@ -90,9 +87,9 @@ def national_recognizers() -> tuple[NationalId, ...]:
             (
                 pattern(
                     "French NIR",
-                    r"\b[1-478][ ]?\d{2}[ ]?\d{2}[ ]?(?:\d{2}|2[AB])[ ]?\d{3}[ ]?\d{3}[ ]?\d{2}\b",
+                    "[1-478]",
+                    r"[ ]?\d{2}[ ]?\d{2}[ ]?(?:\d{2}|2[AB])[ ]?\d{3}[ ]?\d{3}[ ]?\d{2}\b",
                     0.55,
-                    13,
                 ),
             ),
             wordlist(
@@ -104,7 +101,7 @@ def national_recognizers() -> tuple[NationalId, ...]:
             "es-dni",
             "Spanish DNI",
             dni,
-            (pattern("eight digits and a check letter", r"\b\d{8}[ \-]?[A-Z]\b", 0.55, 8, 8),),
+            (pattern("eight digits and a check letter", r"\d", r"\d{7}[ \-]?[A-Z]\b", 0.55),),
             wordlist("dni, nif, documento nacional, documento de identidad"),
         ),
         NationalId(
@@ -114,10 +111,9 @@ def national_recognizers() -> tuple[NationalId, ...]:
             (
                 pattern(
                     "X/Y/Z, seven digits, check letter",
-                    r"\b[XYZ][ \-]?\d{7}[ \-]?[A-Z]\b",
+                    "[XYZ]",
+                    r"[ \-]?\d{7}[ \-]?[A-Z]\b",
                     0.65,
-                    7,
-                    7,
                 ),
             ),
             ("nie", "número de identidad de extranjero", "extranjero"),
@@ -129,10 +125,10 @@ def national_recognizers() -> tuple[NationalId, ...]:
             (
                 pattern(
                     "codice fiscale",
-                    r"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z]"
+                    "[A-Z]",
+                    r"[A-Z]{5}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z]"
                     r"[0-9LMNPQRSTUV]{3}[A-Z]\b",
                     0.85,
-                    7,
                 ),
             ),
             ("codice fiscale", "cf", "c.f"),
@@ -141,7 +137,7 @@ def national_recognizers() -> tuple[NationalId, ...]:
             "nl-bsn",
             "Dutch BSN",
             bsn,
-            (DIGITS_9, pattern("BSN 4-2-3", r"\b\d{4}\.\d{2}\.\d{3}\b", 0.35, 9)),
+            (DIGITS_9, pattern("BSN 4-2-3", r"\d", r"\d{3}\.\d{2}\.\d{3}\b", 0.35)),
             wordlist("bsn, burgerservicenummer, sofinummer, sofi-nummer"),
         ),
         NationalId(
@@ -150,7 +146,7 @@ def national_recognizers() -> tuple[NationalId, ...]:
             nn,
             (
                 pattern(
-                    "Belgian NN yy.mm.dd-nnn.cc", r"\b\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}\b", 0.6, 11
+                    "Belgian NN yy.mm.dd-nnn.cc", r"\d", r"\d\.\d{2}\.\d{2}-\d{3}\.\d{2}\b", 0.6
                 ),
                 DIGITS_11,
             ),
@@ -171,7 +167,7 @@ def national_recognizers() -> tuple[NationalId, ...]:
             "Swedish personal identity number",
             personnummer,
             (
-                pattern("Swedish yymmdd-nnnn", r"\b(?:19|20)?\d{6}[\-+]\d{4}\b", 0.45, 10, 4),
+                pattern("Swedish yymmdd-nnnn", r"\d", r"(?:\d{7}|\d{5})[\-+]\d{4}\b", 0.45),
                 DIGITS_10,
             ),
             ("personnummer", "personnr", "person nr"),
@@ -180,24 +176,23 @@ def national_recognizers() -> tuple[NationalId, ...]:
             "dk-cpr",
             "Danish CPR number",
             cpr,
-            (pattern("Danish ddmmyy-nnnn", r"\b\d{6}-?\d{4}\b", 0.15, 10, 4),),
+            (pattern("Danish ddmmyy-nnnn", r"\d", r"\d{5}-?\d{4}\b", 0.15),),
             wordlist("cpr, cpr-nr, cpr nr, cpr-nummer, personnummer"),
-            collective=False,
-            needs_context=True,
             generic_words=False,
+            context_boost=0.4,
         ),
         NationalId(
             "fi-hetu",
             "Finnish personal identity code",
             hetu,
-            (pattern("Finnish HETU", r"\b\d{6}[\-+A-FU-Y]\d{3}[0-9A-Y]\b", 0.7, 9, 3),),
+            (pattern("Finnish HETU", r"\d", r"\d{5}[\-+A-FU-Y]\d{3}[0-9A-Y]\b", 0.7),),
             ("henkilötunnus", "hetu", "personbeteckning"),
         ),
         NationalId(
             "ie-pps",
             "Irish PPS number",
             pps,
-            (pattern("seven digits and check letters", r"\b\d{7}[A-W][A-IW]?\b", 0.5, 7, 7),),
+            (pattern("seven digits and check letters", r"\d", r"\d{6}[A-W][A-IW]?\b", 0.5),),
             wordlist("pps, ppsn, pps number, personal public service"),
         ),
         NationalId(

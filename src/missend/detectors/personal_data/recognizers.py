@@ -10,6 +10,7 @@ leaves the detector except masked.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,9 @@ from missend.detectors.personal_data.categories import wordlist
 from missend.detectors.personal_data.context import ContextWords, TextContext
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
+_NON_DIGITS = re.compile(r"\D+")
+COLLECTIVE_BOOST = 0.3
+"""Added to weak matches when most numbers of their shape in a table column or text pass."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -32,17 +36,39 @@ class Pattern:
     name: str
     regex: re.Pattern[str]
     score: float
-    min_digits: int = 1
-    min_run: int = 1
-    anchor: str = "digits"
-    """Where the scanner looks: near runs of digits, or near an '@' (`"at"`)."""
+    near_at: bool = False
+    """Run only around '@' signs rather than over the whole text."""
+    first: str = ""
+    rest: str = ""
+    """`lead(first, rest)` is the regex; the scanner runs patterns sharing `first` together."""
 
 
-def pattern(
-    name: str, regex: str, score: float, min_digits: int, min_run: int = 1, flags: int = 0
-) -> Pattern:
-    """`min_digits`/`min_run` let the scanner skip text regions that cannot hold a match."""
-    return Pattern(name, re.compile(regex, flags), score, min_digits, min_run)
+def lead(first: str, rest: str) -> str:
+    """`first` (one character class) then `rest`, not preceded by a letter or digit.
+
+    Written this way rather than with a leading \\b because the regex engine can then jump
+    straight to characters matching `first`: about twice as fast on ordinary text.
+    """
+    first = "[0-9]" if first == r"\d" else first
+    return f"{first}(?<![0-9A-Za-z_]{first}){rest}"
+
+
+def pattern(name: str, first: str, rest: str, score: float, flags: int = 0) -> Pattern:
+    """A `lead` pattern. A first class narrower than [0-9] or [A-Z] is widened to it and
+    re-checked by a lookbehind, so more patterns share one first class and one scan."""
+    if first == r"\d":
+        first = "[0-9]"
+    if flags & ~re.IGNORECASE:
+        raise ValueError("only IGNORECASE is supported, scoped to the pattern")
+    if flags:
+        rest = f"(?i:{rest})"
+    chars = {c for c in string.printable if re.fullmatch(first, c)}
+    for wide, members in (("[0-9]", string.digits), ("[A-Z]", string.ascii_uppercase)):
+        if first != wide and chars <= set(members):
+            rest = f"(?<={first}){rest}"
+            first = wide
+            break
+    return Pattern(name, re.compile(lead(first, rest)), score, first=first, rest=rest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +95,6 @@ class Recognizer:
     before: int = 60
     after: int = 30
     validator_name: str = ""
-    needs_context: bool = False
-    """Cannot reach the threshold without context, so texts without its words are skipped."""
     collective: bool = False
     """Weak matches may be believed when most numbers of this format in a text pass the check."""
 
@@ -81,42 +105,60 @@ class Recognizer:
         return True
 
     def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        start, end = m.start(), m.end()
+        hopeless = self.hopeless(tc, pat)
+        said = self.said(tc, start, end) if hopeless else None
+        if hopeless and said is None:
+            return
         value = self.normalise(m.group())
         if not self.validate(value):
             return
-        yield self.scored(tc, m.start(), m.end(), value, pat)
+        if not hopeless:
+            said = self.said(tc, start, end)
+        yield self.scored(start, end, value, pat, said)
 
-    def scored(self, tc: TextContext, start: int, end: int, value: str, pat: Pattern) -> Match:
+    def said(self, tc: TextContext, start: int, end: int) -> str | None:
+        """Why the context supports a match at `start`..`end`, or None; cheap without words."""
+        if self.context is None or not tc.may_occur(self.context):
+            return None
+        word = tc.near(self.context, start, end, self.before, self.after)
+        if word is not None:
+            return f"near '{word}'"
+        word = tc.column(self.context, start)
+        return f"in a column headed '{word}'" if word is not None else None
+
+    def hopeless(self, tc: TextContext, pat: Pattern) -> bool:
+        """Without context this match cannot reach the threshold: skip validating it."""
+        return pat.score + (COLLECTIVE_BOOST if self.collective else 0.0) < tc.min_score
+
+    def scored(self, start: int, end: int, value: str, pat: Pattern, said: str | None) -> Match:
         score = pat.score
         reasons = [f"format: {pat.name}"]
         if self.validator_name:
             reasons.append(f"passes {self.validator_name}")
-        if self.context is not None:
-            word = tc.near(self.context, start, end, self.before, self.after)
-            where = "near"
-            if word is None:
-                word = tc.column(self.context, start)
-                where = "in a column headed"
-            if word is not None:
-                score = min(1.0, score + self.context_boost)
-                reasons.append(f"{where} '{word}'")
+        if said is not None:
+            score = min(1.0, score + self.context_boost)
+            reasons.append(said)
         return Match(
             self.kind, self.name, start, end, value, score, tuple(reasons), self.collective
         )
 
 
 class NationalInsurance(Recognizer):
-    """HMRC rules: D F I Q U V never appear, O never second, and some pairs were never issued."""
+    """HMRC rules: D F I Q U V never appear, O never second, and some pairs were never issued.
+
+    Capitals only: HMRC, payroll systems and people write them that way, and accepting lower
+    case would double the cost of the pattern for a form nobody uses.
+    """
 
     name = "uk-nino"
     kind = "nino"
     patterns = (
         pattern(
             "two letters, six digits, A-D",
-            r"\b[A-Z]{2}[ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?[A-D]\b",
+            "[A-Z]",
+            r"[A-Z][ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?\d{2}[ \u00a0]?[A-D]\b",
             0.7,
-            6,
-            flags=re.IGNORECASE,
         ),
     )
     context = ContextWords(
@@ -143,9 +185,9 @@ class NhsNumber(Recognizer):
     name = "uk-nhs"
     kind = "nhs"
     patterns = (
-        pattern("NHS 3-3-4 grouping", r"\b\d{3} \d{3} \d{4}\b", 0.6, 10),
-        pattern("hyphenated 3-3-4", r"(?<!\()\b\d{3}-\d{3}-\d{4}\b", 0.3, 10),
-        pattern("ten digits", r"\b\d{10}\b", 0.3, 10, 10),
+        pattern("NHS 3-3-4 grouping", r"\d", r"\d{2} \d{3} \d{4}\b", 0.6),
+        pattern("hyphenated 3-3-4", r"\d", r"(?<!\([0-9])\d{2}-\d{3}-\d{4}\b", 0.3),
+        pattern("ten digits", r"\d", r"\d{9}\b", 0.3),
     )
     context = ContextWords(
         wordlist("nhs, nhs no, nhs number, national health, health service, patient")
@@ -154,7 +196,8 @@ class NhsNumber(Recognizer):
     collective = True
 
     def validate(self, value: str) -> bool:
-        return bool(nhs.is_valid(value))
+        """The patterns only yield ten ASCII digits, so stdnum's checksum alone decides."""
+        return len(value) == 10 and value.isdigit() and nhs.checksum(value) == 0
 
 
 class Iban(Recognizer):
@@ -162,15 +205,7 @@ class Iban(Recognizer):
 
     name = "iban"
     kind = "iban"
-    patterns = (
-        pattern(
-            "IBAN",
-            r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]){11,30}\b",
-            0.8,
-            10,
-            flags=re.IGNORECASE,
-        ),
-    )
+    patterns = (pattern("IBAN", "[A-Z]", r"[A-Z]\d{2}(?:[ \u00a0]?[A-Z0-9]){11,30}\b", 0.8),)
     context = ContextWords(wordlist("iban, bank, account, bic, swift, payment"))
     validator_name = "stdnum.iban"
 
@@ -180,7 +215,8 @@ class Iban(Recognizer):
         for end in ends:
             value = self.normalise(raw[:end])
             if stdnum_iban.is_valid(value):
-                yield self.scored(tc, m.start(), m.start() + end, value, pat)
+                start = m.start()
+                yield self.scored(start, start + end, value, pat, self.said(tc, start, start + end))
                 return
 
 
@@ -190,12 +226,22 @@ class PaymentCard(Recognizer):
     patterns = (
         pattern(
             "13-19 digits in groups of four",
-            r"\b\d{4}([ \-]?)\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?\b",
+            r"\d",
+            r"\d{3}(?:\d{9,15}| \d{4} \d{4} \d{1,4}(?: \d{1,3})?|-\d{4}-\d{4}-\d{1,4}(?:-\d{1,3})?)\b",
             0.85,
-            12,
         ),
-        pattern("American Express 4-6-5", r"\b3[47]\d{2}([ \-]?)\d{6}\1\d{5}\b", 0.85, 15),
-        pattern("Diners Club 4-6-4", r"\b3[0689]\d{2}([ \-]?)\d{6}\1\d{4}\b", 0.85, 14),
+        pattern(
+            "American Express 4-6-5",
+            "3",
+            r"[47]\d{2}(?:\d{11}| \d{6} \d{5}|-\d{6}-\d{5})\b",
+            0.85,
+        ),
+        pattern(
+            "Diners Club 4-6-4",
+            "3",
+            r"[0689]\d{2}(?:\d{10}| \d{6} \d{4}|-\d{6}-\d{4})\b",
+            0.85,
+        ),
     )
     context = ContextWords(
         wordlist(
@@ -238,12 +284,11 @@ class SortCodeAccount(Recognizer):
 
     name = "uk-bank-account"
     kind = "bank-account"
-    patterns = (pattern("sort code NN-NN-NN", r"\b\d{2}-\d{2}-\d{2}\b", 0.25, 6, 2),)
+    patterns = (pattern("sort code NN-NN-NN", r"\d", r"\d-\d{2}-\d{2}\b", 0.25),)
     context = ContextWords(
         wordlist("sort code, sort, account, account no, account number, acc, a/c, bank")
     )
     context_boost = 0.4
-    needs_context = True
     reach = 40
     _ACCOUNT = re.compile(r"(?<![\d\-])\d{8}(?![\d\-])")
 
@@ -261,7 +306,9 @@ class SortCodeAccount(Recognizer):
         ):
             return
         start, end = min(m.start(), account.start()), max(m.end(), account.end())
-        yield self.scored(tc, start, end, f"{m.group()} {account.group()}", pat)
+        said = self.said(tc, start, end)
+        if said is not None or not self.hopeless(tc, pat):
+            yield self.scored(start, end, f"{m.group()} {account.group()}", pat, said)
 
 
 _MONTHS = {
@@ -274,6 +321,17 @@ _MONTHS = {
     for name in names.split()
 }
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_TAIL = (
+    "(?:"
+    + "|".join(
+        f"(?<=[{c.upper()}{c}])(?i:"
+        + "|".join(sorted((m[1:] for m in _MONTHS if m[0] == c), key=len, reverse=True))
+        + ")"
+        for c in sorted({m[0] for m in _MONTHS})
+    )
+    + ")"
+)
+"""Month names after their first letter, so a pattern can lead with that letter."""
 
 
 class DateOfBirth(Recognizer):
@@ -282,23 +340,20 @@ class DateOfBirth(Recognizer):
     name = "date-of-birth"
     kind = "dob"
     patterns = (
-        pattern("day/month/year", r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b", 0.2, 4),
-        pattern("ISO date", r"\b\d{4}-\d{2}-\d{2}\b", 0.2, 8, 4),
+        pattern("day/month/year", r"\d", r"\d?[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b", 0.2),
+        pattern("ISO date", r"\d", r"\d{3}-\d{2}-\d{2}\b", 0.2),
         pattern(
             "day month year",
-            rf"\b\d{{1,2}}(?:st|nd|rd|th)?[ ]{{1,3}}(?:of[ ]{{1,3}})?(?:{_MONTH_RE})\.?,?[ ]{{1,3}}\d{{4}}\b",
+            r"\d",
+            rf"\d?(?:st|nd|rd|th)?[ ]{{1,3}}(?:of[ ]{{1,3}})?(?:{_MONTH_RE})\.?,?[ ]{{1,3}}\d{{4}}\b",
             0.2,
-            5,
-            4,
             flags=re.IGNORECASE,
         ),
         pattern(
             "month day year",
-            rf"\b(?:{_MONTH_RE})\.?[ ]{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?[ ]{{1,3}}\d{{4}}\b",
+            "[JFMASONDjfmasond]",
+            rf"{_MONTH_TAIL}\.?[ ]{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?[ ]{{1,3}}\d{{4}}\b",
             0.2,
-            5,
-            4,
-            flags=re.IGNORECASE,
         ),
     )
     context = ContextWords(
@@ -308,7 +363,6 @@ class DateOfBirth(Recognizer):
         )
     )
     context_boost = 0.4
-    needs_context = True
     before = 40
     after = 5
     validator_name = "a real date in the past"
@@ -322,9 +376,12 @@ class DateOfBirth(Recognizer):
         return self._parse(value) is not None
 
     def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
+        said = self.said(tc, m.start(), m.end())
+        if said is None and self.hopeless(tc, pat):
+            return
         parsed = self._parse(m.group())
         if parsed is not None:
-            yield self.scored(tc, m.start(), m.end(), parsed.isoformat(), pat)
+            yield self.scored(m.start(), m.end(), parsed.isoformat(), pat, said)
 
     def _parse(self, raw: str) -> date | None:
         numbers = [int(n) for n in self._NUMBERS.findall(raw)]
@@ -357,11 +414,11 @@ class Passport(Recognizer):
     name = "passport"
     kind = "passport"
     patterns = (
-        pattern("UK passport: nine digits", r"\b\d{9}\b", 0.2, 9, 9),
-        pattern("letters then six to eight digits", r"\b[A-Z]{1,3}\d{6,8}\b", 0.2, 6, 6),
-        pattern("French passport", r"\b\d{2}[A-Z]{2}\d{5}\b", 0.2, 7, 5),
-        pattern("German passport", r"\b[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{7}\d\b", 0.2, 1),
-        pattern("Dutch passport", r"\b[A-NP-Z]{2}[A-NP-Z0-9]{6}\d\b", 0.2, 1),
+        pattern("UK passport: nine digits", r"\d", r"\d{8}\b", 0.2),
+        pattern("letters then six to eight digits", "[A-Z]", r"[A-Z]{0,2}\d{6,8}\b", 0.2),
+        pattern("French passport", r"\d", r"\d[A-Z]{2}\d{5}\b", 0.2),
+        pattern("German passport", "[CFGHJKLMNPRTVWXYZ]", r"[0-9CFGHJKLMNPRTVWXYZ]{7}\d\b", 0.2),
+        pattern("Dutch passport", "[A-NP-Z]", r"[A-NP-Z][A-NP-Z0-9]{6}\d\b", 0.2),
     )
     context = ContextWords(
         wordlist(
@@ -370,7 +427,6 @@ class Passport(Recognizer):
         )
     )
     context_boost = 0.4
-    needs_context = True
 
 
 class PhoneNumber(Recognizer):
@@ -382,32 +438,57 @@ class PhoneNumber(Recognizer):
 
     name = "phone"
     kind = "phone"
-    patterns = (pattern("phone-like run", r"(?<![\w+])\+?\(?\d[\d ().\-]{7,40}\d(?![\w])", 0.6, 9),)
+    patterns = (
+        Pattern(
+            "phone-like run",
+            re.compile(r"[+(0](?<![0-9A-Za-z_+][+(0])[\d ().\-]{7,40}\d(?!\w)"),
+            0.6,
+        ),
+    )
     region = "GB"
     validator_name = "libphonenumber (valid number)"
     max_runs = 5000
 
     def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
         raw = m.group()
-        if not raw.lstrip("(").startswith(("+", "0")) or sum(ch.isdigit() for ch in raw) < 9:
+        digits = _NON_DIGITS.sub("", raw)
+        if len(digits) < 9 or not raw.lstrip("(").startswith(("+", "0")):
             return
         key = ("phone", raw)
         numbers = tc.memo.get(key)
         if numbers is None:
             if not tc.spend(self.name, self.max_runs):
                 return
-            numbers = tc.memo[key] = self._numbers(raw)
+            numbers = tc.memo[key] = self._numbers(raw, digits)
         for start, end, value in numbers:
-            yield self.scored(tc, m.start() + start, m.start() + end, value, pat)
+            yield self.scored(m.start() + start, m.start() + end, value, pat, None)
 
-    def _numbers(self, raw: str) -> tuple[tuple[int, int, str], ...]:
-        """A run that is exactly one valid number is parsed directly; others go to the matcher."""
+    def _numbers(self, raw: str, digits: str) -> tuple[tuple[int, int, str], ...]:
+        """A run that is exactly one valid number is checked directly; others go to the matcher.
+
+        A UK run ("07911 123456", "+44 (0)20 7946 0018") becomes a PhoneNumber without the
+        parser, which is most of the cost of checking it; libphonenumber's metadata decides.
+        """
+        national = ""
+        if self.region == "GB" and raw.startswith("0"):
+            national = digits[1:]
+        elif raw.startswith("+44"):
+            national = digits[2:].removeprefix("0")
+        if national and 9 <= len(national) <= 10 and national[0] != "0":
+            number = phonenumbers.PhoneNumber(country_code=44, national_number=int(national))
+            if phonenumbers.is_valid_number_for_region(
+                number, "GB"
+            ) or phonenumbers.is_valid_number(number):
+                return ((0, len(raw), f"+44{national}"),)
+            return ()
         try:
-            number = phonenumbers.parse(raw, self.region)
+            parsed = phonenumbers.parse(raw, self.region)
         except phonenumbers.NumberParseException:
-            number = None
-        if number is not None and phonenumbers.is_valid_number(number):
-            return ((0, len(raw), phonenumbers.format_number(number, _E164)),)
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            return ((0, len(raw), phonenumbers.format_number(parsed, _E164)),)
+        if parsed is not None and len(digits) <= 13:
+            return ()
         return tuple(
             (
                 found.start,
@@ -427,14 +508,12 @@ class Postcode(Recognizer):
     patterns = (
         pattern(
             "UK postcode",
-            r"\b(?:GIR[ ]?0AA|(?:[A-PR-UWYZ][0-9][0-9]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9]?"
-            r"|[A-PR-UWYZ][0-9][A-HJKPSTUW]|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])"
-            r"[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+            "[A-PR-UWYZ]",
+            r"(?:[0-9][0-9]?|[A-HK-Y][0-9][0-9]?|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
+            r"[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2}\b",
             0.6,
-            1,
         ),
     )
-    context = ContextWords(wordlist("postcode, post code, address, zip"))
 
     def normalise(self, raw: str) -> str:
         compact = raw.replace(" ", "").replace("\u00a0", "").upper()
@@ -454,9 +533,7 @@ class EmailAddress(Recognizer):
                 r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.){1,8}[A-Za-z]{2,24}\b"
             ),
             0.6,
-            0,
-            0,
-            anchor="at",
+            near_at=True,
         ),
     )
 

@@ -1,11 +1,10 @@
 """Runs every recognizer over one text and settles which matches stand.
 
-Python's regex engine costs the same per character whatever the pattern, so running thirty
-patterns over a whole message is slow. Every pattern but the e-mail one needs digits, so the text
-is first cut into regions around runs of digits (one pass), and each pattern runs only in the
-regions with enough digits for it; the e-mail pattern runs only around '@'. A pattern's longest
-stretch of letters or separators between or around digits is shorter than the region margin, so
-no match is lost by the cut.
+Each pattern runs over the whole text once and hands its matches to every recognizer sharing it.
+Patterns start with a plain character class (see `recognizers.lead`) so the regex engine skips
+to candidate characters without trying a match at every position; patterns that only matter with
+a context word are not run at all on texts without one of those words (a word-set lookup); the
+e-mail pattern runs only around '@'.
 
 Weak checksum-validated matches can be believed together ("collective" evidence): a column in
 which most ten-digit numbers pass the NHS check is a column of NHS numbers, while random ten-digit
@@ -15,13 +14,15 @@ numbers pass about one time in eleven. Overlaps go to the highest score, then th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from missend.detectors.personal_data.categories import words
-from missend.detectors.personal_data.context import TextContext
+from missend.detectors.personal_data.context import ContextWords, TextContext
 from missend.detectors.personal_data.national import national_recognizers
 from missend.detectors.personal_data.recognizers import (
+    COLLECTIVE_BOOST,
     DateOfBirth,
     EmailAddress,
     Iban,
@@ -35,16 +36,17 @@ from missend.detectors.personal_data.recognizers import (
     Postcode,
     Recognizer,
     SortCodeAccount,
+    lead,
 )
 
-_DIGITS = re.compile(r"\d+")
-MARGIN = 12
 AT_BEFORE = 70
 AT_AFTER = 260
 COLLECTIVE_MIN = 3
 COLLECTIVE_RATE = 0.6
-COLLECTIVE_BOOST = 0.3
 MAX_MATCHES_PER_PATTERN = 20_000
+_DIGIT = re.compile(r"[0-9]")
+MAX_MATCH = 80
+"""No pattern matches more characters than this (the phone run, at most 43, is the longest)."""
 
 
 def default_recognizers() -> tuple[Recognizer, ...]:
@@ -69,31 +71,6 @@ class ScanResult:
     capped: bool
 
 
-@dataclass(slots=True)
-class _Region:
-    lo: int
-    hi: int
-    digits: int
-    run: int
-
-
-def digit_regions(text: str) -> list[_Region]:
-    """Spans around runs of digits, merged when closer than twice the margin."""
-    regions: list[_Region] = []
-    size = len(text)
-    current: _Region | None = None
-    for m in _DIGITS.finditer(text):
-        start, end = m.span()
-        if current is not None and start - MARGIN <= current.hi:
-            current.hi = min(size, end + MARGIN)
-            current.digits += end - start
-            current.run = max(current.run, end - start)
-            continue
-        current = _Region(max(0, start - MARGIN), min(size, end + MARGIN), end - start, end - start)
-        regions.append(current)
-    return regions
-
-
 def at_windows(text: str) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     at = text.find("@")
@@ -107,6 +84,45 @@ def at_windows(text: str) -> list[tuple[int, int]]:
     return windows
 
 
+def context_windows(tc: TextContext, rec: Recognizer) -> list[tuple[int, int]]:
+    """Where a match could have one of `rec`'s context words in its window: weak formats are
+    looked for only there (or everywhere in a table whose header names them)."""
+    words_ = rec.context
+    if words_ is None:
+        return []
+    text = tc.text
+    if any(words_.first(cell) for cell in tc.cells):
+        return [(0, len(text))]
+    size = len(text)
+    return [
+        (max(0, start - rec.after - MAX_MATCH), min(size, end + rec.before + MAX_MATCH))
+        for start, end in tc.occurrences(words_)
+    ]
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+Owners = tuple[Recognizer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which patterns run, how, and for which recognizers, given which context words occur."""
+
+    shared: tuple[tuple[re.Pattern[str], tuple[tuple[Pattern, Owners], ...]], ...]
+    whole: tuple[tuple[Pattern, Owners], ...]
+    near_context: tuple[tuple[Pattern, Owners], ...]
+    near_at: tuple[tuple[Pattern, Owners], ...]
+
+
 class Scanner:
     """Stateless between texts, so one instance may serve many threads."""
 
@@ -115,11 +131,18 @@ class Scanner:
     ) -> None:
         self.recognizers = tuple(recognizers or default_recognizers())
         self.min_score = min_score
-        groups: dict[int, tuple[Pattern, list[Recognizer]]] = {}
+        groups: dict[int, tuple[Pattern, list[tuple[Recognizer, ContextWords | None]]]] = {}
         for rec in self.recognizers:
             for pat in rec.patterns:
-                groups.setdefault(id(pat), (pat, []))[1].append(rec)
+                boost = COLLECTIVE_BOOST if rec.collective else 0.0
+                gate = rec.context if pat.score + boost < min_score else None
+                groups.setdefault(id(pat), (pat, []))[1].append((rec, gate))
         self._groups = tuple((pat, tuple(owners)) for pat, owners in groups.values())
+        gates = {id(g): g for _, owners in self._groups for _, g in owners if g is not None}
+        self._gates = tuple(gates.values())
+        self._gate_words = frozenset(w for g in self._gates for p in g.phrases for w in p)
+        self._plans: dict[tuple[bool, frozenset[int]], _Plan] = {}
+        self._lock = threading.Lock()
 
     def scan(self, text: str, present: set[bytes] | None = None) -> ScanResult:
         """`present` is the text's word set (`categories.words`), if the caller has it."""
@@ -127,67 +150,132 @@ class Scanner:
             return ScanResult((), False)
         if present is None:
             present = words(text).present
-        skip = {
-            rec.name
-            for rec in self.recognizers
-            if rec.needs_context and rec.context is not None and not rec.context.may_occur(present)
-        }
-        regions = digit_regions(text)
-        ats = at_windows(text) if "@" in text else []
-        tc = TextContext(text)
-        found: list[Match] = []
-        candidates: dict[str, int] = {}
-        capped = False
-        for pat, all_owners in self._groups:
-            owners = [rec for rec in all_owners if rec.name not in skip]
+        tc = TextContext(text, present, self.min_score)
+        hits = present & self._gate_words
+        active = frozenset(id(g) for g in self._gates if hits and any(p <= hits for p in g.phrases))
+        plan = self._plan(_DIGIT.search(text) is not None, active)
+        state = _State(tc)
+        for combined, members in plan.shared:
+            for m in combined.finditer(text):
+                start = m.start()
+                for (pat, owners), hit in zip(members, m.groups(), strict=True):
+                    if hit is not None and (one := pat.regex.match(text, start)) is not None:
+                        state.add(pat, owners, one)
+        work = [(pat, owners, [(0, len(text))]) for pat, owners in plan.whole]
+        for pat, owners in plan.near_context:
+            spans = _merge(w for rec in owners for w in context_windows(tc, rec))
+            work.append((pat, owners, spans))
+        if "@" in text:
+            ats = at_windows(text)
+            work += [(pat, owners, ats) for pat, owners in plan.near_at]
+        for pat, owners, spans in work:
+            for lo, hi in spans:
+                for one in pat.regex.finditer(text, lo, hi):
+                    if not state.add(pat, owners, one):
+                        break
+        found = _collective(state.found, state.candidates, state.tc)
+        kept = [m for m in found if m.score >= self.min_score]
+        return ScanResult(tuple(_resolve(kept)), state.capped)
+
+    def _plan(self, digits: bool, active: frozenset[int]) -> _Plan:
+        """Built once per combination of (text has digits, context words present) and kept."""
+        key = (digits, active)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        shared: dict[str, list[tuple[Pattern, Owners]]] = {}
+        whole: list[tuple[Pattern, Owners]] = []
+        near_context: list[tuple[Pattern, Owners]] = []
+        near_at: list[tuple[Pattern, Owners]] = []
+        for pat, gated in self._groups:
+            owners = tuple(rec for rec, gate in gated if gate is None or id(gate) in active)
             if not owners:
                 continue
-            if pat.anchor == "at":
-                spans = ats
+            if pat.near_at:
+                near_at.append((pat, owners))
+            elif not digits:
+                continue
+            elif all(gate is not None for _, gate in gated):
+                near_context.append((pat, owners))
+            elif pat.first:
+                shared.setdefault(pat.first, []).append((pat, owners))
             else:
-                spans = [
-                    (r.lo, r.hi)
-                    for r in regions
-                    if r.digits >= pat.min_digits and r.run >= pat.min_run
-                ]
-            count = 0
-            for lo, hi in spans:
-                for m in pat.regex.finditer(text, lo, hi):
-                    count += 1
-                    if count > MAX_MATCHES_PER_PATTERN:
-                        capped = True
-                        break
-                    for rec in owners:
-                        if rec.collective:
-                            candidates[rec.name] = candidates.get(rec.name, 0) + 1
-                        found.extend(rec.find(tc, m, pat))
-                if count > MAX_MATCHES_PER_PATTERN:
-                    break
-        found = _collective(found, candidates)
-        kept = [m for m in found if m.score >= self.min_score]
-        return ScanResult(tuple(_resolve(kept)), capped)
+                whole.append((pat, owners))
+        combined = []
+        for first, members in shared.items():
+            if len(members) == 1:
+                whole.append(members[0])
+                continue
+            combined.append((_combine(first, [p for p, _ in members]), tuple(members)))
+        plan = _Plan(tuple(combined), tuple(whole), tuple(near_context), tuple(near_at))
+        with self._lock:
+            self._plans[key] = plan
+        return plan
 
 
-def _collective(found: list[Match], candidates: dict[str, int]) -> list[Match]:
+def _combine(first: str, members: list[Pattern]) -> re.Pattern[str]:
+    """One regex for patterns sharing a first class: group i is set where member i matches.
+
+    The engine jumps to characters of the class once, instead of once per pattern, and each
+    member is tried where the others are, so overlapping matches are all seen.
+    """
+    rests = [p.rest for p in members]
+    any_member = "|".join(f"(?:{r})" for r in rests)
+    each = "".join(f"(?:(?=({r}))|)" for r in rests)
+    return re.compile(f"{lead(first, f'(?={any_member})')}{each}")
+
+
+class _State:
+    """What one scan has found so far, and how much; kept apart so `Scanner` stays stateless."""
+
+    def __init__(self, tc: TextContext) -> None:
+        self.tc = tc
+        self.found: list[Match] = []
+        self.candidates: dict[tuple[str, int], int] = {}
+        self.counts: dict[int, int] = {}
+        self.capped = False
+
+    def add(self, pat: Pattern, owners: Owners, m: re.Match[str]) -> bool:
+        """Hand one match to its recognizers; False once the pattern has matched too often."""
+        n = self.counts[id(pat)] = self.counts.get(id(pat), 0) + 1
+        if n > MAX_MATCHES_PER_PATTERN:
+            self.capped = True
+            return False
+        for rec in owners:
+            if rec.collective:
+                column = (rec.name, self.tc.column_index(m.start()))
+                self.candidates[column] = self.candidates.get(column, 0) + 1
+            self.found.extend(rec.find(self.tc, m, pat))
+        return True
+
+
+def _collective(
+    found: list[Match], candidates: dict[tuple[str, int], int], tc: TextContext
+) -> list[Match]:
+    """Believe weak matches when most candidates of their shape pass; per column in tables."""
     if not candidates:
         return found
-    valid: dict[str, int] = {}
+    valid: dict[tuple[str, int], int] = {}
+    keys: list[tuple[str, int] | None] = []
     for m in found:
-        if m.collective:
-            valid[m.recognizer] = valid.get(m.recognizer, 0) + 1
+        key = (m.recognizer, tc.column_index(m.start)) if m.collective else None
+        keys.append(key)
+        if key is not None:
+            valid[key] = valid.get(key, 0) + 1
     believed = {
-        name
-        for name, n in valid.items()
-        if n >= COLLECTIVE_MIN and n >= COLLECTIVE_RATE * candidates.get(name, n)
+        key
+        for key, n in valid.items()
+        if n >= COLLECTIVE_MIN and n >= COLLECTIVE_RATE * candidates.get(key, n)
     }
     if not believed:
         return found
     out: list[Match] = []
-    for m in found:
-        if m.recognizer not in believed:
+    for m, key in zip(found, keys, strict=True):
+        if key not in believed:
             out.append(m)
             continue
-        n, total = valid[m.recognizer], candidates.get(m.recognizer, 0)
+        assert key is not None
+        n, total = valid[key], candidates.get(key, 0)
         out.append(
             replace(
                 m,
