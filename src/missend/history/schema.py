@@ -16,8 +16,10 @@ from itertools import chain
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -247,3 +249,145 @@ def pack_participants(emails: frozenset[str]) -> str:
 
 def unpack_participants(text: str) -> frozenset[str]:
     return frozenset(json.loads(text))
+
+
+# --- API tokens, verdicts, breach register and audit log (revision 0003) ---
+
+
+class ApiToken(Base):
+    """A bearer token: the public `id` finds the row, the secret part is kept only as argon2id."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VerdictRecord(Base):
+    """A verdict given to a mail client, kept until the sender says what they did with it.
+
+    The draft (`raw`) is kept only until the decision, so the sent message can be learned; it is
+    cleared when the decision arrives and purged with the row by retention.
+    """
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        Index("ix_verdicts_sender", "sender"),
+        Index("ix_verdicts_created_at", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(16))
+    risk: Mapped[float] = mapped_column(Float)
+    recipients: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    verdict: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    token_id: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class IncidentRecord(Base):
+    """One entry of the breach register (GDPR Art. 33(5)); lists are JSON arrays."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_status", "status"),
+        Index("ix_incidents_deadline_at", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verdict_id: Mapped[str | None] = mapped_column(String(32))
+    hold_id: Mapped[str | None] = mapped_column(String(32))
+    recipients: Mapped[str] = mapped_column(Text)
+    affected: Mapped[str] = mapped_column(Text)
+    categories: Mapped[str] = mapped_column(Text)
+    special_categories: Mapped[str] = mapped_column(Text)
+    people: Mapped[int] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(Integer)
+    aware_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    likelihood: Mapped[str | None] = mapped_column(String(16))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    consequences: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    notify_regulator: Mapped[bool | None] = mapped_column(Boolean)
+    regulator_reasoning: Mapped[str] = mapped_column(Text, default="")
+    regulator_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_subjects: Mapped[bool | None] = mapped_column(Boolean)
+    subjects_reasoning: Mapped[str] = mapped_column(Text, default="")
+    subjects_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dpo_contact: Mapped[str] = mapped_column(String(500), default="")
+    reported_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IncidentActionRecord(Base):
+    """Something done about an incident (recall or deletion request, apology, notification)."""
+
+    __tablename__ = "incident_actions"
+    __table_args__ = (Index("ix_incident_actions_incident_id", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(320), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntryRecord(Base):
+    """One link of the hash chain: `hash` = SHA-256(`prev_hash` + the entry's canonical JSON)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's last link, in one row that appenders lock, so appends from many nodes serialise."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Id)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+api_tokens: Table = metadata.tables["api_tokens"]
+verdicts: Table = metadata.tables["verdicts"]
+incidents: Table = metadata.tables["incidents"]
+incident_actions: Table = metadata.tables["incident_actions"]
+audit_log: Table = metadata.tables["audit_log"]
+audit_head: Table = metadata.tables["audit_head"]
