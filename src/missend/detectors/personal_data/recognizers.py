@@ -99,7 +99,7 @@ class Recognizer:
     """Weak matches may be believed when most numbers of this format in a text pass the check."""
 
     def normalise(self, raw: str) -> str:
-        return _SEPARATORS.sub("", raw).upper()
+        return raw.upper() if raw.isalnum() else _SEPARATORS.sub("", raw).upper()
 
     def validate(self, value: str) -> bool:
         return True

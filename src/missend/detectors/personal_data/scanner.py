@@ -119,7 +119,7 @@ class _Plan:
 
     shared: tuple[tuple[re.Pattern[str], tuple[tuple[Pattern, Owners], ...]], ...]
     whole: tuple[tuple[Pattern, Owners], ...]
-    near_context: tuple[tuple[Pattern, Owners], ...]
+    near_context: tuple[tuple[re.Pattern[str] | None, Pattern, Owners], ...]
     near_at: tuple[tuple[Pattern, Owners], ...]
 
 
@@ -156,15 +156,15 @@ class Scanner:
         plan = self._plan(_DIGIT.search(text) is not None, active)
         state = _State(tc)
         for combined, members in plan.shared:
-            for m in combined.finditer(text):
-                start = m.start()
-                for (pat, owners), hit in zip(members, m.groups(), strict=True):
-                    if hit is not None and (one := pat.regex.match(text, start)) is not None:
-                        state.add(pat, owners, one)
+            _run_combined(text, combined, members, state, 0, len(text))
         work = [(pat, owners, [(0, len(text))]) for pat, owners in plan.whole]
-        for pat, owners in plan.near_context:
+        for one_regex, pat, owners in plan.near_context:
             spans = _merge(w for rec in owners for w in context_windows(tc, rec))
-            work.append((pat, owners, spans))
+            if one_regex is None:
+                work.append((pat, owners, spans))
+                continue
+            for lo, hi in spans:
+                _run_combined(text, one_regex, ((pat, owners),), state, lo, hi)
         if "@" in text:
             ats = at_windows(text)
             work += [(pat, owners, ats) for pat, owners in plan.near_at]
@@ -185,7 +185,7 @@ class Scanner:
             return plan
         shared: dict[str, list[tuple[Pattern, Owners]]] = {}
         whole: list[tuple[Pattern, Owners]] = []
-        near_context: list[tuple[Pattern, Owners]] = []
+        near_context: list[tuple[re.Pattern[str] | None, Pattern, Owners]] = []
         near_at: list[tuple[Pattern, Owners]] = []
         for pat, gated in self._groups:
             owners = tuple(rec for rec, gate in gated if gate is None or id(gate) in active)
@@ -196,16 +196,14 @@ class Scanner:
             elif not digits:
                 continue
             elif all(gate is not None for _, gate in gated):
-                near_context.append((pat, owners))
+                alone = _combine(pat.first, [pat]) if pat.first else None
+                near_context.append((alone, pat, owners))
             elif pat.first:
                 shared.setdefault(pat.first, []).append((pat, owners))
             else:
                 whole.append((pat, owners))
         combined = []
         for first, members in shared.items():
-            if len(members) == 1:
-                whole.append(members[0])
-                continue
             combined.append((_combine(first, [p for p, _ in members]), tuple(members)))
         plan = _Plan(tuple(combined), tuple(whole), tuple(near_context), tuple(near_at))
         with self._lock:
@@ -213,11 +211,27 @@ class Scanner:
         return plan
 
 
+def _run_combined(
+    text: str,
+    combined: re.Pattern[str],
+    members: tuple[tuple[Pattern, Owners], ...],
+    state: _State,
+    lo: int,
+    hi: int,
+) -> None:
+    for m in combined.finditer(text, lo, hi):
+        start = m.start()
+        for (pat, owners), hit in zip(members, m.groups(), strict=True):
+            if hit is not None and (one := pat.regex.match(text, start, hi)) is not None:
+                state.add(pat, owners, one)
+
+
 def _combine(first: str, members: list[Pattern]) -> re.Pattern[str]:
     """One regex for patterns sharing a first class: group i is set where member i matches.
 
-    The engine jumps to characters of the class once, instead of once per pattern, and each
-    member is tried where the others are, so overlapping matches are all seen.
+    The engine jumps to characters of the class once, instead of once per pattern. Only the
+    first character is consumed, so every start is tried: a failed candidate ("1949 4930 3642
+    6212" after a date) cannot hide a real one that starts inside it ("4930 3642 6212 9973").
     """
     rests = [p.rest for p in members]
     any_member = "|".join(f"(?:{r})" for r in rests)
