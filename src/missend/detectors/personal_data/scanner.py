@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from missend.detectors.personal_data.categories import words
 from missend.detectors.personal_data.context import ContextWords, TextContext
@@ -291,8 +291,7 @@ def _collective(
         assert key is not None
         n, total = valid[key], candidates.get(key, 0)
         out.append(
-            replace(
-                m,
+            m._replace(
                 score=min(1.0, m.score + COLLECTIVE_BOOST),
                 reasons=(*m.reasons, f"{n} of {total} numbers of this shape pass the check"),
             )
