@@ -117,6 +117,22 @@ def test_special_category_words_without_data_about_people_do_not_raise_severity(
     assert severity(message(body)) < 0.3
 
 
+def test_forwarded_chain_mail_with_many_addresses_and_sensitive_words_is_not_special() -> None:
+    """Seen in the Enron mail: jokes forwarded to long lists mention religion and illness."""
+    addresses = ", ".join(f"friend{i}@example{i % 4}.org" for i in range(40))
+    body = f"To: {addresses}\n\nA Christian, a Muslim and a patient with cancer walk into a bar."
+    assert severity(message(body)) < 0.55
+
+
+def test_a_table_of_people_with_health_details_going_outside_is_special() -> None:
+    rows = "\n".join(f"Person {i}\t{SYNTH.phone()}\tdiagnosis pending" for i in range(20))
+    text = "Name\tPhone\tNotes\n" + rows + "\nMedication review due for all."
+    att = Attachment("clinic.csv", "text/csv", len(text), text, records=20)
+    f = check(message("List attached." + SIGNATURE, attachments=(att,)))[0]
+    assert f.severity >= 0.55
+    assert f.evidence["special_categories"] == ["health"]
+
+
 def test_a_card_number_weighs_more_than_a_phone_number() -> None:
     card = severity(message(f"Please charge card {SYNTH.card()} today." + SIGNATURE))
     phone = severity(message(f"Please call {SYNTH.phone()} today." + SIGNATURE))

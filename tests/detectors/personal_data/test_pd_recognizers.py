@@ -80,6 +80,13 @@ def test_nhs_number_grouped_is_found_and_invalid_checksum_rejected() -> None:
     assert spans(f"Patient {bad} seen.", "nhs") == []
 
 
+def test_us_phone_numbers_in_nhs_shape_are_not_nhs_numbers() -> None:
+    """Seen in the Enron mail: this US number passes the NHS check digit."""
+    assert nhs.is_valid("8002479297")
+    assert spans("British Airways telephone is 800 247 9297.", "nhs") == []
+    assert spans("Call 800-247-9297 today", "nhs") == []
+
+
 def test_ten_plain_digits_need_context_even_with_a_valid_checksum() -> None:
     value = SYNTH.nhs(spaced=False)
     assert spans(f"Order number {value} shipped.", "nhs") == []
@@ -203,6 +210,7 @@ def test_valid_uk_phone_numbers_are_found(phone: str) -> None:
         "Invoice 20240312-77 for 1,250.00",
         "Version 1.2.3.4567 released",
         "Total 123 456 789",
+        "Jun-00  $ 4.0792           380.00             15,960.00",  # columns, not a number
     ],
 )
 def test_invalid_or_non_phone_digit_runs_are_not_phones(text: str) -> None:
@@ -213,6 +221,12 @@ def test_uk_postcode_strict_format() -> None:
     assert spans("London SW1A 1AA", "postcode") == ["SW1A 1AA"]
     assert spans("Leeds LS1 4AP", "postcode") == ["LS1 4AP"]
     assert spans("Model QV1 2AB and CV1 2CI", "postcode") == []
+
+
+def test_postcode_without_its_space_needs_context() -> None:
+    """Seen in the Enron mail: participant IDs like ER93FX have a postcode's shape."""
+    assert spans("Unique ID - Participant\nER93FX - John", "postcode") == []
+    assert spans("Postcode: SW1A1AA", "postcode") == ["SW1A1AA"]
 
 
 def test_email_addresses_are_found() -> None:

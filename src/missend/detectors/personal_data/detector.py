@@ -42,6 +42,8 @@ class PersonalDataSettings(Settings):
     special_bonus: float = 0.1
     special_min_terms: int = 2
     special_min_people: int = 10
+    """Rows of a table with personal data that make its special-category words about people.
+    Lists of addresses in a body do not count: forwarded chain mail has both."""
 
 
 @lru_cache(maxsize=8)
@@ -144,7 +146,8 @@ class PersonalData(Detector):
         special = sorted(
             c for c, terms in found.special.items() if len(terms) >= s.special_min_terms
         )
-        if not (strong or people >= s.special_min_people):
+        table_rows = max((rows for rows, _ in found.records.values()), default=0)
+        if not (strong or table_rows >= s.special_min_people):
             special = []
         external = ctx.external
         personal = [r.email for r in external if ctx.orgs.is_personal(r.email)]

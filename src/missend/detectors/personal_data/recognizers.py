@@ -182,13 +182,14 @@ class NationalInsurance(Recognizer):
 
 
 class NhsNumber(Recognizer):
-    """Hyphenated 3-3-4 is also how North American phone numbers are written, and one in eleven
-    of those passes the NHS check digit, so that form needs a context word."""
+    """3-3-4 with spaces or hyphens is also how North American phone numbers are written
+    ("800 247 9297"), and one in eleven of those passes the NHS check digit, so every form needs
+    a context word, a column header, or a column of numbers that nearly all pass."""
 
     name = "uk-nhs"
     kind = "nhs"
     patterns = (
-        pattern("NHS 3-3-4 grouping", r"\d", r"\d{2} \d{3} \d{4}\b", 0.6),
+        pattern("NHS 3-3-4 grouping", r"\d", r"\d{2} \d{3} \d{4}\b", 0.45),
         pattern("hyphenated 3-3-4", r"\d", r"(?<!\([0-9])\d{2}-\d{3}-\d{4}\b", 0.3),
         pattern("ten digits", r"\d", r"\d{9}\b", 0.3),
     )
@@ -433,7 +434,7 @@ class PhoneNumber(Recognizer):
     patterns = (
         Pattern(
             "phone-like run",
-            re.compile(r"[+(0](?<![0-9A-Za-z_+][+(0])[\d ().\-]{7,40}\d(?!\w)"),
+            re.compile(r"[+(0](?<![0-9A-Za-z_+][+(0])(?:[ ().\-]{0,2}[0-9]){7,20}(?![\w])"),
             0.6,
         ),
     )
@@ -494,18 +495,30 @@ class PhoneNumber(Recognizer):
 _E164 = phonenumbers.PhoneNumberFormat.E164
 
 
+_OUTWARD = r"(?:[0-9][0-9]?|[A-HK-Y][0-9][0-9]?|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
+
+
 class Postcode(Recognizer):
+    """Written without its space a postcode is just six capitals and digits, as many reference
+    codes are ("ER93FX"), so that form needs a context word or column header."""
+
     name = "uk-postcode"
     kind = "postcode"
     patterns = (
         pattern(
             "UK postcode",
             "[A-PR-UWYZ]",
-            r"(?:[0-9][0-9]?|[A-HK-Y][0-9][0-9]?|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
-            r"[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2}\b",
+            _OUTWARD + r"[ \u00a0][0-9][ABD-HJLNP-UW-Z]{2}\b",
             0.6,
         ),
+        pattern(
+            "UK postcode without its space",
+            "[A-PR-UWYZ]",
+            _OUTWARD + r"[0-9][ABD-HJLNP-UW-Z]{2}\b",
+            0.3,
+        ),
     )
+    context = ContextWords(wordlist("postcode, post code, address, zip"))
 
     def normalise(self, raw: str) -> str:
         compact = raw.replace(" ", "").replace("\u00a0", "").upper()

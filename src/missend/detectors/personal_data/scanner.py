@@ -1,10 +1,16 @@
 """Runs every recognizer over one text and settles which matches stand.
 
-Each pattern runs over the whole text once and hands its matches to every recognizer sharing it.
-Patterns start with a plain character class (see `recognizers.lead`) so the regex engine skips
-to candidate characters without trying a match at every position; patterns that only matter with
-a context word are not run at all on texts without one of those words (a word-set lookup); the
-e-mail pattern runs only around '@'.
+Python's regex engine pays per position and per pattern, so the work is arranged to try as few
+patterns at as few positions as possible:
+
+- patterns sharing a first character class ([0-9] or [A-Z], see `recognizers.lead`) run as one
+  regex that jumps straight to such characters and reports, at each start, which members match;
+  only the first character is consumed, so every start is tried and overlapping candidates are
+  all seen;
+- patterns too weak to count without a context word run only in windows around those words
+  (or over a whole table whose header names them), and not at all when the text's word set
+  shows none of the words;
+- the e-mail pattern runs only around '@', and texts without digits skip the rest.
 
 Weak checksum-validated matches can be believed together ("collective" evidence): a column in
 which most ten-digit numbers pass the NHS check is a column of NHS numbers, while random ten-digit
