@@ -101,6 +101,14 @@ class TextContext:
             known = self._may[key] = words.may_occur(self.present)
         return known
 
+    def header_names(self, words: ContextWords) -> bool:
+        """Whether a table header cell is one of `words`, asked once per text."""
+        key = -id(words)
+        known = self._may.get(key)
+        if known is None:
+            known = self._may[key] = any(words.first(cell) for cell in self.cells)
+        return known
+
     def occurrences(self, words: ContextWords) -> list[tuple[int, int]]:
         """Spans of `words` in the text, computed once per text."""
         key = id(words)

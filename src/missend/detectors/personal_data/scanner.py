@@ -97,7 +97,7 @@ def context_windows(tc: TextContext, rec: Recognizer) -> list[tuple[int, int]]:
     if words_ is None:
         return []
     text = tc.text
-    if any(words_.first(cell) for cell in tc.cells):
+    if tc.header_names(words_):
         return [(0, len(text))]
     size = len(text)
     return [
@@ -164,8 +164,12 @@ class Scanner:
         for combined, members in plan.shared:
             _run_combined(text, combined, members, state, 0, len(text))
         work = [(pat, owners, [(0, len(text))]) for pat, owners in plan.whole]
+        windows: dict[tuple[int, ...], list[tuple[int, int]]] = {}
         for one_regex, pat, owners in plan.near_context:
-            spans = _merge(w for rec in owners for w in context_windows(tc, rec))
+            key = tuple(id(rec) for rec in owners)
+            spans = windows.get(key)
+            if spans is None:
+                spans = windows[key] = _merge(w for rec in owners for w in context_windows(tc, rec))
             if one_regex is None:
                 work.append((pat, owners, spans))
                 continue
