@@ -1,0 +1,1 @@
+"""The HTTP API for mail clients and officers: check, decide, holds, incidents, tokens, audit."""

@@ -1,0 +1,112 @@
+"""The FastAPI application: `create_app(config, store)` builds it with everything passed in.
+
+Later pages (the dashboard) are further routers: `app.include_router(...)`, reaching the shared
+objects through `missend.api.services.services(request)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from missend import __version__
+from missend.api.bodylimit import BodyLimit
+from missend.api.routes import admin, check, holds, incidents
+from missend.api.services import Services
+from missend.api.settings import ServiceSettings
+from missend.config import Config
+from missend.history.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Check outgoing e-mail before Send and keep the breach register.
+
+Authenticate with `Authorization: Bearer TOKEN` (tokens come from `missend token create`).
+Roles: `client` checks and decides for its own sender, `officer` handles holds and incidents,
+`admin` does everything and manages tokens. Errors are `{"detail": ...}` with a plain message.
+"""
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and what, without echoing the input back (it may hold personal data)."""
+    out: list[dict[str, Any]] = []
+    for error in exc.errors()[:20]:
+        out.append(
+            {
+                "loc": [str(p) for p in error.get("loc", ())],
+                "msg": str(error.get("msg", "invalid value")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return out
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_errors(exc)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(StoreError)
+    async def store_down(_: Request, exc: StoreError) -> JSONResponse:
+        log.error("store unavailable: %s", exc)
+        return JSONResponse(
+            {"detail": "missend cannot reach its store; try again later"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(Exception)
+    async def crashed(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("request failed", exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error; it has been logged"},
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+
+def create_app(
+    config: Config,
+    store: Store,
+    settings: ServiceSettings | None = None,
+    *,
+    secret: bytes | None = None,
+    history_ttl: float = 30.0,
+) -> FastAPI:
+    """The API over an open store; `secret` (hold.secret_file) enables the signed hold links."""
+    settings = settings or ServiceSettings()
+    app = FastAPI(
+        title="missend",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = Services.build(config, store, settings, secret, history_ttl)
+    _install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.include_router(check.router)
+    app.include_router(holds.links)
+    app.include_router(holds.router)
+    app.include_router(incidents.router)
+    app.include_router(admin.router)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness and store reachability")
+    def healthz() -> dict[str, str]:
+        with store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

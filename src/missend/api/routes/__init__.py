@@ -1,0 +1,1 @@
+"""One router per resource; `missend.api.app.create_app` includes them."""
