@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -109,6 +110,7 @@ class RelayProcess:
     proc: subprocess.Popen[bytes] | None = None
     port: int = 0
     lines: list[str] = field(default_factory=list)
+    _reader: threading.Thread = field(default_factory=threading.Thread)
 
     def start(self, timeout: float = 30.0) -> RelayProcess:
         self.lines = []
@@ -120,7 +122,8 @@ class RelayProcess:
             env={**os.environ, **self.env},
         )
         ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        self._reader = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._reader.start()
         if not ready.wait(timeout):
             self.kill()
             raise AssertionError("relay did not start:\n" + "\n".join(self.lines))
@@ -136,11 +139,13 @@ class RelayProcess:
             if found:
                 self.port = int(found.group(1))
                 ready.set()
+        self.proc.stderr.close()
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        self._reader.join(10)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -150,6 +155,7 @@ class RelayProcess:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._reader.join(10)
         return int(self.proc.returncode)
 
 
@@ -177,3 +183,36 @@ def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[st
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `missend ARGS...` as a separate process; returns its exit code and output."""
     return run_cli
+
+
+@dataclass(frozen=True)
+class Certificate:
+    cert: str
+    key: str
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context that trusts only this certificate."""
+        return ssl.create_default_context(cafile=self.cert)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A self-signed certificate for 127.0.0.1 and localhost, made with the openssl tool."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return Certificate(str(cert), str(key))

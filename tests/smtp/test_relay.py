@@ -180,9 +180,9 @@ def test_deferred_recipients_are_retried_and_refused_ones_are_bounced_to_the_sen
     report = message_from_bytes(bounce.data)
     assert report.get_content_type() == "multipart/report"
     assert bounce.mail_from == ""
-    assert b"gone@partner.example" in bounce.data
+    assert b"Final-Recipient: rfc822; gone@partner.example" in bounce.data
     assert b"Status: 5.1.1" in bounce.data
-    assert b"busy@partner.example" not in bounce.data
+    assert b"Final-Recipient: rfc822; busy@partner.example" not in bounce.data
     del sink.handler.refuse[busy]
     assert wait_for(lambda: any(m.rcpt_tos == (busy,) for m in sink.messages))
     retried = next(m for m in sink.messages if m.rcpt_tos == (busy,))

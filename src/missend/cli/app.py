@@ -275,3 +275,7 @@ def main() -> None:
 # Delivery points add their commands to `serve_app` (or their own group) in their own modules;
 # importing them here registers the commands. One import per module:
 
+import missend.cli.serve_smtp  # noqa: E402
+from missend.cli.hold import hold_app  # noqa: E402
+
+app.add_typer(hold_app, name="hold")

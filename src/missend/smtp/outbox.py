@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import timedelta
-from email.message import Message
+from email.message import Message as EmailPart
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -21,6 +21,7 @@ from typing import Any
 from missend.config import HoldConfig
 from missend.hold.notice import sender_notice
 from missend.hold.queue import Held, HoldQueue, Reason, now
+from missend.message import Message, parse_message
 from missend.smtp.upstream import Delivery, Reply
 
 SOURCE = "smtp"
@@ -58,6 +59,13 @@ def enqueue(
     )
 
 
+def learnable(held: Held) -> Message | None:
+    """The sent message to learn from, or None for mail missend wrote itself."""
+    if held.verdict.get("generated"):
+        return None
+    return parse_message(held.raw, held.envelope_from or None, list(held.envelope_to))
+
+
 def status_code(reply: Reply) -> str:
     """The enhanced status code (RFC 3463) of a reply, or the class-only code when it has none."""
     found = _ENHANCED.match(reply.text)
@@ -67,7 +75,7 @@ def status_code(reply: Reply) -> str:
 def original_headers(raw: bytes) -> str:
     end = _HEADER_END.search(raw, 0, HEADERS_LIMIT)
     head = raw[: end.start()] if end else raw[:HEADERS_LIMIT]
-    return head.decode("ascii", "replace").replace("\r\n", "\n")
+    return head.decode("ascii", "replace").replace("\ufffd", "?").replace("\r\n", "\n")
 
 
 def bounce(
@@ -88,13 +96,14 @@ def bounce(
     ]
     lines += [f"  <{rcpt}>: {reply.code} {reply.text}" for rcpt, reply in failed.items()]
     report = MIMEMultipart("report", report_type="delivery-status")
-    report.attach(MIMEText("\n".join(lines) + "\n", "plain", "utf-8"))
-    fields = Message()
+    text = "\n".join(lines) + "\n"
+    report.attach(MIMEText(text, "plain", "us-ascii" if text.isascii() else "utf-8"))
+    fields = EmailPart()
     fields["Reporting-MTA"] = f"dns; {host}"
     fields["Arrival-Date"] = format_datetime(now())
-    blocks: list[Message | str] = [fields]
+    blocks: list[EmailPart | str] = [fields]
     for rcpt, reply in failed.items():
-        block = Message()
+        block = EmailPart()
         block["Final-Recipient"] = f"rfc822; {rcpt}"
         block["Action"] = "failed"
         block["Status"] = status_code(reply)
@@ -103,7 +112,7 @@ def bounce(
     status = MIMEBase("message", "delivery-status")
     status.set_payload(blocks)
     report.attach(status)
-    report.attach(MIMEText(original_headers(original), "rfc822-headers", "utf-8"))
+    report.attach(MIMEText(original_headers(original), "rfc822-headers", "us-ascii"))
     report["From"] = f"Mail Delivery System <MAILER-DAEMON@{host}>"
     report["To"] = mail_from
     report["Subject"] = "Undelivered Mail Returned to Sender"

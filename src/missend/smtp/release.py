@@ -7,16 +7,19 @@ and the next hop, not the relay process that took the message in.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from dataclasses import replace
 from datetime import timedelta
 
 from missend.config import Config
-from missend.history.store import Store, default_url
+from missend.history.store import Store, StoreError, default_url
 from missend.hold.queue import Held, HoldQueue
 from missend.hold.release import register
-from missend.smtp.outbox import SOURCE, settle
+from missend.smtp.outbox import SOURCE, learnable, settle
 from missend.smtp.upstream import Delivery, Upstream
+
+log = logging.getLogger(__name__)
 
 
 async def send_held(config: Config, held: Held) -> Delivery:
@@ -32,9 +35,17 @@ async def send_held(config: Config, held: Held) -> Delivery:
 def release_smtp(config: Config, held: Held) -> None:
     """Deliver a held message; raises UpstreamError when the next hop takes it for nobody."""
     delivery = asyncio.run(send_held(config, held))
-    if not delivery.refused:
+    message = learnable(held) if config.learn.from_traffic else None
+    if not delivery.refused and message is None:
         return
     with Store(config.store.url or default_url()) as store:
+        if message is not None and message.sender is not None:
+            try:
+                store.learn([message])
+            except StoreError as exc:  # delivered all the same; only the history misses it
+                log.warning("could not learn from a released message: %s", exc)
+        if not delivery.refused:
+            return
         settle(
             HoldQueue(store),
             delivery,

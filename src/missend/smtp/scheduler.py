@@ -48,6 +48,7 @@ class Scheduler:
         backoff: timedelta = timedelta(seconds=30),
         give_up_after: timedelta = timedelta(days=5),
         batch: int = 64,
+        learn: Callable[[Held], None] | None = None,
     ) -> None:
         self.queue = queue
         self.upstream = upstream
@@ -59,6 +60,7 @@ class Scheduler:
         self.backoff = backoff
         self.give_up_after = give_up_after
         self.batch = batch
+        self.learn = learn
 
     async def forever(self) -> None:
         while True:
@@ -110,6 +112,8 @@ class Scheduler:
                 retry_in=self.backoff,
             )
         await self.run(self.queue.released, claimed.id)
+        if self.learn is not None:
+            await self.run(self.learn, claimed)
         return True
 
     async def _failed(self, held: Held, exc: UpstreamError) -> None:

@@ -19,8 +19,10 @@ from aiosmtpd.smtp import SMTP
 from missend.config import Config, ConfigError, listen_address
 from missend.gateway import Gateway
 from missend.history.store import Store
+from missend.hold.queue import Held
 from missend.smtp.auth import Authenticator, load_users
 from missend.smtp.handler import RelayHandler
+from missend.smtp.outbox import learnable
 from missend.smtp.scheduler import Scheduler
 from missend.smtp.upstream import Upstream
 
@@ -121,9 +123,16 @@ class Relay:
             poll=poll,
             stale_after=timedelta(seconds=stale),
             backoff=timedelta(seconds=retry),
+            learn=self.learn_released,
         )
         self._server: asyncio.Server | None = None
         self._scheduling: asyncio.Task[None] | None = None
+
+    def learn_released(self, held: Held) -> None:
+        """Delayed mail teaches the history when it finally leaves, like mail relayed at once."""
+        message = learnable(held)
+        if message is not None:
+            self.gateway.learn(message)
 
     def protocol(self) -> SMTP:
         cfg = self.config.smtp

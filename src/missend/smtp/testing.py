@@ -29,7 +29,15 @@ class LoopThread:
     def call(self, coro: Coroutine[Any, Any, _T], timeout: float = 30.0) -> _T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    async def _cancel_all(self) -> None:
+        tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
+        """Cancel what still runs (sessions of clients that vanished), then stop."""
+        self.call(self._cancel_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
@@ -50,6 +58,8 @@ class SinkHandler:
 
     refuse: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
+    delay: float = 0.0
+    """Seconds to wait before answering DATA, like a next hop that scans or writes to disk."""
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
 
@@ -62,6 +72,8 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.data_reply:
             return self.data_reply
         self.messages.append(
@@ -77,16 +89,18 @@ class SinkHandler:
 class SinkServer:
     """A next hop on loopback that records what it receives; can be stopped and started again."""
 
-    def __init__(self, runner: LoopThread, handler: SinkHandler | None = None) -> None:
+    def __init__(self, runner: LoopThread, handler: SinkHandler | None = None, **smtp: Any) -> None:
+        """`smtp` goes to aiosmtpd's SMTP (e.g. tls_context, require_starttls)."""
         self.runner = runner
         self.handler = handler or SinkHandler()
+        self.smtp = smtp
         self.port = 0
         self._server: asyncio.Server | None = None
         self._sessions: list[SMTP] = []
 
     def _protocol(self) -> SMTP:
         self.handler.connections += 1
-        session = SMTP(self.handler, hostname="sink.test", loop=self.runner.loop)
+        session = SMTP(self.handler, hostname="sink.test", loop=self.runner.loop, **self.smtp)
         self._sessions.append(session)
         return session
 
