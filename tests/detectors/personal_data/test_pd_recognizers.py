@@ -217,6 +217,12 @@ def test_invalid_or_non_phone_digit_runs_are_not_phones(text: str) -> None:
     assert found(text, "phone") == []
 
 
+def test_phone_numbers_separated_only_by_spaces_are_each_found() -> None:
+    """libphonenumber's matcher sees one long candidate here and finds nothing."""
+    text = "Tel 020 7946 0018 020 7946 0019 or +44 7911 123456"
+    assert spans(text, "phone") == ["020 7946 0018", "020 7946 0019", "+44 7911 123456"]
+
+
 def test_uk_postcode_strict_format() -> None:
     assert spans("London SW1A 1AA", "postcode") == ["SW1A 1AA"]
     assert spans("Leeds LS1 4AP", "postcode") == ["LS1 4AP"]

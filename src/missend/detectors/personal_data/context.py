@@ -75,12 +75,15 @@ class TextContext:
         self.cells = header.split("\t", MAX_HEADER_CELLS)[:MAX_HEADER_CELLS] if self.tabular else []
         self._column_cache: dict[tuple[int, int], str | None] = {}
         self._spent: dict[str, int] = {}
+        self.exhausted = False
+        """Some expensive check ran out of its allowance: the counts are lower bounds."""
         self.memo: dict[tuple[str, str], tuple[tuple[int, int, str], ...]] = {}
 
     def spend(self, what: str, limit: int) -> bool:
         """Take one unit of an expensive step's allowance for this text; False once used up."""
         used = self._spent.get(what, 0)
         if used >= limit:
+            self.exhausted = True
             return False
         self._spent[what] = used + 1
         return True

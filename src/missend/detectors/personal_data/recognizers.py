@@ -26,6 +26,7 @@ from missend.detectors.personal_data.context import ContextWords, TextContext
 
 _SEPARATORS = re.compile(r"[\s.\-/]")
 _NON_DIGITS = re.compile(r"\D+")
+_DIGIT_GROUP = re.compile(r"[0-9]+")
 COLLECTIVE_BOOST = 0.3
 """Added to weak matches when most numbers of their shape in a table column or text pass."""
 
@@ -213,8 +214,12 @@ class Iban(Recognizer):
     context = ContextWords(wordlist("iban, bank, account, bic, swift, payment"))
     validator_name = "stdnum.iban"
 
+    max_candidates = 2000
+
     def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
         raw = m.group()
+        if not tc.spend(self.name, self.max_candidates):
+            return
         ends = [len(raw)] + [i for i in range(len(raw) - 1, 14, -1) if raw[i] in " \u00a0"]
         for end in ends:
             value = self.normalise(raw[:end])
@@ -434,13 +439,13 @@ class PhoneNumber(Recognizer):
     patterns = (
         Pattern(
             "phone-like run",
-            re.compile(r"[+(0](?<![0-9A-Za-z_+][+(0])(?:[ ().\-]{0,2}[0-9]){7,20}(?![\w])"),
+            re.compile(r"[+(0](?<![0-9A-Za-z_+][+(0])(?:[ ().\-]{0,2}[0-9]){7,39}(?!\w)"),
             0.6,
         ),
     )
     region = "GB"
     validator_name = "libphonenumber (valid number)"
-    max_runs = 5000
+    max_runs = 2000
 
     def find(self, tc: TextContext, m: re.Match[str], pat: Pattern) -> Iterator[Match]:
         raw = m.group()
@@ -457,11 +462,26 @@ class PhoneNumber(Recognizer):
             yield self.scored(m.start() + start, m.start() + end, value, pat, None)
 
     def _numbers(self, raw: str, digits: str) -> tuple[tuple[int, int, str], ...]:
-        """A run that is exactly one valid number is checked directly; others go to the matcher.
+        """The valid numbers in one run, as (start, end, E.164) relative to the run.
 
-        A UK run ("07911 123456", "+44 (0)20 7946 0018") becomes a PhoneNumber without the
-        parser, which is most of the cost of checking it; libphonenumber's metadata decides.
+        A run that is one number is checked directly. A longer one goes to libphonenumber's
+        matcher, and when that finds nothing (it cannot split numbers separated only by
+        spaces: "020 7946 0018 020 7946 0019") the run is split at its digit groups.
         """
+        one = self._single(raw, digits)
+        if one is not None:
+            return ((0, len(raw), one),)
+        if len(digits) <= 13:
+            return ()
+        found = tuple(
+            (m.start, m.start + len(m.raw_string), phonenumbers.format_number(m.number, _E164))
+            for m in phonenumbers.PhoneNumberMatcher(raw, self.region)
+        )
+        return found or tuple(self._split(raw))
+
+    def _single(self, raw: str, digits: str) -> str | None:
+        """E.164 if `raw` is exactly one valid number. A UK number becomes a PhoneNumber
+        without the parser, which is most of the cost; libphonenumber's metadata decides."""
         national = ""
         if self.region == "GB" and raw.startswith("0"):
             national = digits[1:]
@@ -472,24 +492,37 @@ class PhoneNumber(Recognizer):
             if phonenumbers.is_valid_number_for_region(
                 number, "GB"
             ) or phonenumbers.is_valid_number(number):
-                return ((0, len(raw), f"+44{national}"),)
-            return ()
+                return f"+44{national}"
+            return None
         try:
             parsed = phonenumbers.parse(raw, self.region)
         except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is not None and phonenumbers.is_valid_number(parsed):
-            return ((0, len(raw), phonenumbers.format_number(parsed, _E164)),)
-        if parsed is not None and len(digits) <= 13:
-            return ()
-        return tuple(
-            (
-                found.start,
-                found.start + len(found.raw_string),
-                phonenumbers.format_number(found.number, _E164),
-            )
-            for found in phonenumbers.PhoneNumberMatcher(raw, self.region)
-        )
+            return None
+        if phonenumbers.is_valid_number(parsed):
+            return str(phonenumbers.format_number(parsed, _E164))
+        return None
+
+    def _split(self, raw: str) -> Iterator[tuple[int, int, str]]:
+        """Longest valid numbers made of whole digit groups, left to right."""
+        groups = [m.span() for m in _DIGIT_GROUP.finditer(raw)]
+        total = [0]
+        for lo, hi in groups:
+            total.append(total[-1] + hi - lo)
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups), i, -1):
+                if not 9 <= total[j] - total[i] <= 13:
+                    continue
+                lo, hi = groups[i][0], groups[j - 1][1]
+                if lo > 0 and raw[lo - 1] in "+(":
+                    lo -= 1
+                digits = _NON_DIGITS.sub("", raw[lo:hi])
+                if one := self._single(raw[lo:hi], digits):
+                    yield lo, hi, one
+                    i = j
+                    break
+            else:
+                i += 1
 
 
 _E164 = phonenumbers.PhoneNumberFormat.E164

@@ -185,7 +185,7 @@ class Scanner:
                         break
         found = _collective(state.found, state.candidates, state.tc)
         kept = [m for m in found if m.score >= self.min_score]
-        return ScanResult(tuple(_resolve(kept)), state.capped)
+        return ScanResult(tuple(_resolve(kept)), state.capped or tc.exhausted)
 
     def _plan(self, digits: bool, active: frozenset[int]) -> _Plan:
         """Built once per combination of (text has digits, context words present) and kept."""
