@@ -13,11 +13,13 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from missend import __version__
 from missend.api.bodylimit import BodyLimit
 from missend.api.routes import admin, check, holds, incidents
+from missend.api.schemas import DraftIn
 from missend.api.services import Services
 from missend.api.settings import ServiceSettings
 from missend.config import Config
@@ -77,6 +79,24 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
 
+def _document_draft(app: FastAPI) -> None:
+    """`/v1/check` reads its body itself (JSON or message/rfc822), so its JSON model is added here."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            draft = DraftIn.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}"
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(draft.pop("$defs", {}))
+            schemas["DraftIn"] = draft
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     config: Config,
     store: Store,
@@ -103,10 +123,15 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(admin.router)
 
+    _document_draft(app)
+
     @app.get("/healthz", tags=["meta"], summary="Liveness and store reachability")
     def healthz() -> dict[str, str]:
-        with store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        try:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"health check failed ({type(exc).__name__})") from exc
         return {"status": "ok"}
 
     return app

@@ -29,7 +29,28 @@ class AttachmentIn(Strict):
 class DraftIn(Strict):
     """A draft as the mail client holds it before Send."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "from": "Alice Example <alice@example.org>",
+                    "to": ["bob@example.net", "carol@example.com", "dan@gmail.com"],
+                    "cc": ["eve@example.org"],
+                    "subject": "Minutes of Tuesday's meeting",
+                    "text": "Hello all,\n\nthe minutes are attached.\n",
+                    "attachments": [
+                        {
+                            "filename": "minutes.txt",
+                            "content_type": "text/plain",
+                            "content": "TWludXRlcwo=",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     from_: str = Field(alias="from", min_length=3, max_length=500)
     to: list[str] = _addresses()
