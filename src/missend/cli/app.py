@@ -279,3 +279,5 @@ import missend.cli.serve_smtp  # noqa: E402
 from missend.cli.hold import hold_app  # noqa: E402
 
 app.add_typer(hold_app, name="hold")
+import missend.cli.api_cmd  # noqa: E402
+import missend.cli.register_cmd  # noqa: E402
