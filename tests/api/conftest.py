@@ -87,7 +87,7 @@ def store(sqlite_url: str) -> Iterator[Store]:
 
 @pytest.fixture
 def app(store: Store, settings: ServiceSettings) -> FastAPI:
-    return create_app(Config(), store, settings, secret=SECRET, history_ttl=0)
+    return create_app(Config(), store, settings, secret=SECRET, history_ttl=0, hasher=CHEAP)
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
+
+from fastapi import FastAPI
 
 from missend.api.settings import ServiceSettings
 from missend.audit.log import AuditLog
@@ -302,3 +305,19 @@ def test_verdicts_are_audited_without_addresses(api: Api, tokens: Tokens, store:
     assert entry.details["recipients"] == len(PRIVATE)
     assert "gmail" not in str(entry.to_dict())
     assert OTHER not in str(entry.to_dict())
+
+
+def test_an_undecided_draft_is_dropped_after_its_time(
+    api: Api, tokens: Tokens, store: Store, app: FastAPI
+) -> None:
+    verdict_id = check_id(api, tokens.client)
+    services = app.state.services
+    assert services.verdicts.get(verdict_id).raw is not None
+    services.verdicts.purge(timedelta(0))
+    assert services.verdicts.get(verdict_id).raw is None
+    late = api.post(
+        "/v1/decisions", tokens.client, json={"verdict_id": verdict_id, "decision": "fixed"}
+    )
+    assert late.status_code == 200
+    assert late.json()["learned"] is False
+    assert store.snapshot(SENDER).message_count == 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from missend.audit.log import AuditLog
 from missend.engine import Engine
@@ -14,6 +17,13 @@ from missend.message.parse import parse_message
 from .conftest import Api, Tokens, example
 
 AWARE = "2026-03-02T11:15:00+00:00"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """The register through the API on SQLite and on PostgreSQL."""
+    with Store.open(store_url) as opened:
+        yield opened
 
 
 def reported_240(api: Api, tokens: Tokens) -> dict[str, object]:

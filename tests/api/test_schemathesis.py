@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 
 from .conftest import Tokens
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 
 
 @schemathesis.serializer("message/rfc822")

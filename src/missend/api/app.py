@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from argon2 import PasswordHasher
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -104,8 +105,13 @@ def create_app(
     *,
     secret: bytes | None = None,
     history_ttl: float = 30.0,
+    hasher: PasswordHasher | None = None,
 ) -> FastAPI:
-    """The API over an open store; `secret` (hold.secret_file) enables the signed hold links."""
+    """The API over an open store; `secret` (hold.secret_file) enables the signed hold links.
+
+    `hasher` sets the argon2id cost of new tokens (tests use a cheap one); verification reads
+    the cost from each stored hash.
+    """
     settings = settings or ServiceSettings()
     app = FastAPI(
         title="missend",
@@ -114,7 +120,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.services = Services.build(config, store, settings, secret, history_ttl)
+    app.state.services = Services.build(config, store, settings, secret, history_ttl, hasher)
     _install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     app.include_router(check.router)

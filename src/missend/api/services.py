@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from argon2 import PasswordHasher
 from fastapi import Request
 
 from missend.api.ratelimit import RateLimiter
@@ -53,6 +54,7 @@ class Services:
         settings: ServiceSettings,
         secret: bytes | None = None,
         history_ttl: float = 30.0,
+        hasher: PasswordHasher | None = None,
     ) -> Services:
         audit = AuditLog(store)
         api = settings.api
@@ -65,7 +67,7 @@ class Services:
             queue=HoldQueue(store),
             audit=audit,
             register=Register(store, audit),
-            tokens=TokenStore(store, api.token_cache_seconds),
+            tokens=TokenStore(store, api.token_cache_seconds, hasher),
             verdicts=VerdictRecords(store),
             limiter=RateLimiter(api.rate_per_minute, api.burst),
             anonymous=RateLimiter(max(api.rate_per_minute // 4, 10), max(api.burst // 4, 5)),

@@ -51,6 +51,11 @@ class ActionKind(StrEnum):
     OTHER = "other"
 
 
+def reference(incident_id: int) -> str:
+    """How people name an incident: INC-000012."""
+    return f"INC-{incident_id:06d}"
+
+
 def assess(likelihood: Level | None, severity: Level | None) -> Risk | None:
     """Likelihood x severity on a 3x3 matrix, the way supervisory authorities' guidance reads it."""
     if likelihood is None or severity is None:
@@ -154,7 +159,7 @@ class Incident:
 
     @property
     def reference(self) -> str:
-        return f"INC-{self.id:06d}"
+        return reference(self.id)
 
     @property
     def risk(self) -> Risk | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ from missend.hold.queue import now
 from missend.message.model import Message
 from missend.message.parse import parse_message
 from missend.register.hooks import against_advice, new_incident
-from missend.register.model import Source
+from missend.register.model import Source, reference
 from missend.verdict import Action, Verdict
 
 log = logging.getLogger(__name__)
@@ -211,12 +212,7 @@ def _sent_message(record_raw: bytes, body: DecisionIn, verdict: dict[str, Any]) 
     ]
     wanted = set(body.fix_ids) if body.fix_ids is not None else None
     chosen = [f for i, f in enumerate(offered, 1) if wanted is None or f"fix-{i}" in wanted]
-    fixed = applied(record_raw, change_for(chosen))
-    return Message(**{**_fields(message), "recipients": fixed.recipients})
-
-
-def _fields(message: Message) -> dict[str, Any]:
-    return {name: getattr(message, name) for name in Message.__dataclass_fields__}
+    return replace(message, recipients=applied(record_raw, change_for(chosen)).recipients)
 
 
 def _decide(svc: Services, who: Principal, body: DecisionIn) -> DecisionOut:
@@ -290,7 +286,7 @@ def _decide(svc: Services, who: Principal, body: DecisionIn) -> DecisionOut:
             learned = True
         except Exception:  # the decision is recorded; a failed history update must not undo it
             log.exception("learning a sent message failed")
-    incident_ref = f"INC-{incident_id:06d}" if incident_id is not None else None
+    incident_ref = reference(incident_id) if incident_id is not None else None
     return DecisionOut(
         verdict_id=record.id,
         decision=body.decision,
