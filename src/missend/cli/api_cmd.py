@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from missend.cli.app import app
 from missend.cli.serve import serve_app
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ RELEASERS = ("missend.smtp.release", "missend.milter.release")
 token_app = typer.Typer(
     help="API tokens for mail clients, officers and admins.", no_args_is_help=True
 )
-app.add_typer(token_app, name="token")
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store (overrides the config).")

@@ -279,5 +279,9 @@ import missend.cli.serve_smtp  # noqa: E402
 from missend.cli.hold import hold_app  # noqa: E402
 
 app.add_typer(hold_app, name="hold")
-import missend.cli.api_cmd  # noqa: E402
-import missend.cli.register_cmd  # noqa: E402
+from missend.cli.api_cmd import token_app  # noqa: E402
+from missend.cli.register_cmd import audit_app, incident_app  # noqa: E402
+
+app.add_typer(token_app, name="token")
+app.add_typer(incident_app, name="incident")
+app.add_typer(audit_app, name="audit")

@@ -11,15 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from missend.cli.api_cmd import ConfigOption, DbOption, actor, fail, opened
-from missend.cli.app import app
 
 if TYPE_CHECKING:
     from missend.register.model import Incident
 
 incident_app = typer.Typer(help="The breach register (GDPR Art. 33(5)).", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-app.add_typer(incident_app, name="incident")
-app.add_typer(audit_app, name="audit")
 
 EXIT_TAMPERED = 1
 
