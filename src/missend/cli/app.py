@@ -285,3 +285,4 @@ from missend.cli.register_cmd import audit_app, incident_app  # noqa: E402
 app.add_typer(token_app, name="token")
 app.add_typer(incident_app, name="incident")
 app.add_typer(audit_app, name="audit")
+import missend.cli.serve_milter  # noqa: E402, F401

@@ -1,0 +1,201 @@
+"""The milter as a running service: the libmilter listener, the learner, and delayed releases.
+
+This is pymilter's `runmilter` spelled out, for the two steps it does not allow between opening the
+socket and serving: making a unix socket connectable by the MTA's unprivileged user, and turning
+off Nagle's algorithm on a TCP listener (accepted sockets inherit it on Linux), which otherwise
+costs tens of milliseconds per message in delayed ACKs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import Milter  # type: ignore[import-untyped]
+
+import milter  # type: ignore[import-not-found]
+from missend.config import Config
+from missend.gateway import Gateway
+from missend.hold.queue import Held, now
+from missend.hold.release import release
+from missend.milter import SOURCE
+from missend.milter import release as _releaser  # noqa: F401  (registers the milter's releaser)
+from missend.milter.filter import MissendMilter, Service
+from missend.milter.learn import Learner
+from missend.milter.listen import Listen
+
+log = logging.getLogger(__name__)
+NAME = "missend"
+ACTIONS = milter.ADDHDRS | milter.CHGHDRS | milter.QUARANTINE
+SOCKET_MODE = 0o666
+MAX_BACKOFF = timedelta(hours=1)
+EXCEPTION_POLICY = {"tempfail": milter.TEMPFAIL, "accept": milter.ACCEPT, "reject": milter.REJECT}
+"""What libmilter answers if a callback raises outside the handled paths: the same as on_error."""
+
+
+def set_nodelay(port: int) -> bool:
+    """TCP_NODELAY on this process's listening TCP socket on `port` (libmilter keeps the fd)."""
+    done = False
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        with sock:
+            try:
+                if (
+                    sock.family in (socket.AF_INET, socket.AF_INET6)
+                    and sock.type == socket.SOCK_STREAM
+                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                    and sock.getsockname()[1] == port
+                ):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    done = True
+            except OSError:
+                continue
+    return done
+
+
+def open_listener(listen: Listen, timeout: float) -> None:
+    """Register the callbacks and open the socket; the MTA can connect once `milter.main` runs."""
+    milter.set_flags(ACTIONS)
+    milter.set_connect_callback(Milter.connect_callback)
+    milter.set_helo_callback(lambda ctx, host: ctx.getpriv().hello(host))
+    milter.set_envfrom_callback(lambda ctx, *b: ctx.getpriv().envfrom_bytes(*b))
+    milter.set_envrcpt_callback(lambda ctx, *b: ctx.getpriv().envrcpt_bytes(*b))
+    milter.set_header_callback(lambda ctx, f, v: ctx.getpriv().header_bytes(f, v))
+    milter.set_eoh_callback(lambda ctx: ctx.getpriv().eoh())
+    milter.set_body_callback(lambda ctx, chunk: ctx.getpriv().body(chunk))
+    milter.set_eom_callback(lambda ctx: ctx.getpriv().eom())
+    milter.set_abort_callback(lambda ctx: ctx.getpriv().abort())
+    milter.set_close_callback(Milter.close_callback)
+    milter.setconn(listen.connection)
+    if timeout > 0:
+        milter.settimeout(int(timeout))
+    milter.register(
+        NAME,
+        data=lambda ctx: ctx.getpriv().data(),
+        unknown=lambda ctx, cmd: ctx.getpriv().unknown(cmd),
+        negotiate=Milter.negotiate_callback,
+    )
+    if listen.family == "unix":
+        Path(listen.path).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        old = os.umask(0o777 & ~SOCKET_MODE)
+        try:
+            milter.opensocket(True)
+        finally:
+            os.umask(old)
+        os.chmod(listen.path, SOCKET_MODE)
+    else:
+        milter.opensocket(True)
+        if not set_nodelay(listen.port):
+            log.warning("could not set TCP_NODELAY on %s; prefer a unix socket", listen)
+
+
+class DelayedReleases:
+    """Releases the milter's delayed ("undo send") messages from Postfix's hold queue when due."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        config: Config,
+        *,
+        poll: float = 1.0,
+        stale_after: timedelta = timedelta(minutes=5),
+        backoff: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.queue = gateway.queue
+        self.config = config
+        self.poll = poll
+        self.stale_after = stale_after
+        self.backoff = backoff
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="missend-release", daemon=True)
+
+    def start(self) -> DelayedReleases:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _ready(self, held: Held) -> bool:
+        if held.source != SOURCE:
+            return False
+        if held.attempts == 0:
+            return True
+        pause = min(self.backoff * (1 << min(held.attempts - 1, 16)), MAX_BACKOFF)
+        return now() >= held.updated_at + pause
+
+    def tick(self) -> int:
+        """One round: put back releases a crash left unfinished, release what is due."""
+        for stale in self.queue.stale_releasing(self.stale_after):
+            if stale.source == SOURCE:
+                self.queue.requeue(stale.id)
+        sent = 0
+        for held in self.queue.due():
+            if not self._ready(held):
+                continue
+            try:
+                release(self.queue, self.config, held.id, by="missend-milter")
+                sent += 1
+            except LookupError:
+                continue  # another node took it first
+            except Exception as exc:
+                log.warning("could not release delayed %s: %s", held.id, exc)
+        return sent
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll):
+            try:
+                self.tick()
+            except Exception:  # a store hiccup must not end the loop
+                log.exception("delayed releases failed; trying again")
+
+
+def stop_on_signals() -> None:
+    """End `milter.main` on SIGTERM, SIGINT or SIGHUP, whichever thread the signal lands in.
+
+    libmilter waits for these in its own thread, but only threads that block them leave them to it:
+    one started earlier (numpy's, at import) would take the default action and kill the process
+    mid-message. Python's handler instead writes to a pipe that a thread here watches.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: None)
+
+    def watch() -> None:
+        received = os.read(read_end, 1)
+        log.info("stopping on signal %d", received[0] if received else 0)
+        milter.stop()
+
+    threading.Thread(target=watch, name="missend-signals", daemon=True).start()
+
+
+def serve(gateway: Gateway, listen: Listen) -> None:
+    """Run until the MTA-side loop ends (SIGTERM or SIGINT; libmilter handles both)."""
+    config = gateway.config
+    stop_on_signals()
+    milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
+    learner = Learner(gateway).start() if config.learn.from_traffic else None
+    service = Service(gateway, config.milter.on_error, learner)
+    Milter.factory = lambda: MissendMilter(service)
+    open_listener(listen, config.milter.timeout)
+    releases = DelayedReleases(gateway, config).start() if config.delay.seconds > 0 else None
+    log.info("missend milter listening on %s (on error: %s)", listen, config.milter.on_error)
+    try:
+        milter.main()
+    finally:
+        if releases is not None:
+            releases.stop()
+        if learner is not None:
+            learner.stop()

@@ -1,0 +1,54 @@
+"""Learning from delivered mail off the MTA's clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from missend.config import Config, LearnConfig
+from missend.gateway import Gateway
+from missend.history.store import Store
+from missend.milter.learn import Learner
+from missend.testing import message
+
+GOV = "team@agency.example.gov.uk"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'l.db'}") as s:
+        yield s
+
+
+def test_delivered_messages_reach_the_senders_history_and_the_cache_is_refreshed(
+    store: Store,
+) -> None:
+    gateway = Gateway(Config(), store, history_ttl=3600)
+    assert gateway.histories.get(GOV).message_count == 0
+    learner = Learner(gateway).start()
+    for i in range(5):
+        learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id=f"<l{i}@x>"))
+    learner.stop()
+    assert learner.learned == 5
+    assert gateway.histories.get(GOV).message_count == 5
+
+
+def test_nothing_is_learned_when_learning_from_traffic_is_off(store: Store) -> None:
+    config = replace(Config(), learn=LearnConfig(from_traffic=False))
+    learner = Learner(Gateway(config, store)).start()
+    learner.submit(message(GOV, ["colleague@agency.example.gov.uk"]))
+    learner.stop()
+    assert learner.learned == 0
+    assert store.snapshot(GOV).message_count == 0
+
+
+def test_a_full_queue_drops_rather_than_slows_the_mail(store: Store) -> None:
+    learner = Learner(Gateway(Config(), store), size=2)
+    for i in range(5):
+        learner.submit(message(GOV, ["c@agency.example.gov.uk"], message_id=f"<d{i}@x>"))
+    assert learner.dropped == 3
+    learner.start().stop()
+    assert learner.learned == 2
