@@ -96,3 +96,13 @@ def test_guessing_tokens_is_rate_limited(strict_api: Api) -> None:
 
 def test_signed_links_without_a_secret_are_off(strict_api: Api) -> None:
     assert strict_api.post("/v1/holds/release?token=a.b").status_code == 404
+
+
+def test_store_trouble_is_503_without_details(api: Api, tokens: Tokens, store: Store) -> None:
+    api.get("/v1/holds", tokens.officer)  # the officer's token is verified and remembered
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE held_messages")
+    r = api.get("/v1/holds", tokens.officer)
+    assert r.status_code == 503
+    assert r.json() == {"detail": "missend cannot reach its store; try again later"}
+    assert r.headers["retry-after"] == "30"

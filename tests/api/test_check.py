@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
+import anyio
 from fastapi import FastAPI
 
 from missend.api.settings import ServiceSettings
@@ -321,3 +322,25 @@ def test_an_undecided_draft_is_dropped_after_its_time(
     assert late.status_code == 200
     assert late.json()["learned"] is False
     assert store.snapshot(SENDER).message_count == 0
+
+
+def test_simultaneous_decisions_count_once(api: Api, tokens: Tokens, store: Store) -> None:
+    verdict_id = check_id(api, tokens.client)
+    headers = {"Authorization": f"Bearer {tokens.client}"}
+    body = {"verdict_id": verdict_id, "decision": "fixed"}
+    codes: list[int] = []
+
+    async def race() -> None:
+        async def one() -> None:
+            r = await api.client.post("/v1/decisions", json=body, headers=headers)
+            codes.append(r.status_code)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(one)
+
+    api.portal.call(race)
+    assert sorted(codes) == [200, 409, 409, 409]
+    assert store.snapshot(SENDER).message_count == 1
+    decisions = [e for e in AuditLog(store).entries() if e.action == "decision"]
+    assert len(decisions) == 1

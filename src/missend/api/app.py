@@ -63,8 +63,9 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StoreError)
-    async def store_down(_: Request, exc: StoreError) -> JSONResponse:
-        log.error("store unavailable: %s", exc)
+    @app.exception_handler(SQLAlchemyError)
+    async def store_down(_: Request, exc: Exception) -> JSONResponse:
+        log.error("store unavailable: %s", type(exc).__name__)
         return JSONResponse(
             {"detail": "missend cannot reach its store; try again later"},
             status.HTTP_503_SERVICE_UNAVAILABLE,
