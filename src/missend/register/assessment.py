@@ -37,6 +37,10 @@ def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in items if i))
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -57,8 +61,7 @@ def prefill(verdict: Mapping[str, Any], *, only_acted: bool = True) -> Prefill:
     titles: list[str] = []
     for f in findings:
         detector = f.get("detector")
-        evidence = f.get("evidence") if isinstance(f.get("evidence"), Mapping) else {}
-        assert isinstance(evidence, Mapping)
+        evidence = _mapping(f.get("evidence"))
         found = [r for r in f.get("recipients") or () if isinstance(r, str)]
         if detector == "exposed-recipients":
             recipients += found
@@ -74,8 +77,7 @@ def prefill(verdict: Mapping[str, Any], *, only_acted: bool = True) -> Prefill:
             people = max(people, 1)
         elif detector == "personal-data":
             recipients += found
-            counts = evidence.get("counts") if isinstance(evidence.get("counts"), Mapping) else {}
-            assert isinstance(counts, Mapping)
+            counts = _mapping(evidence.get("counts"))
             for key in counts:
                 kind = KINDS.get(str(key))
                 if kind is not None:

@@ -83,12 +83,11 @@ def _draft(request_type: str, body: bytes) -> bytes:
     )
 
 
-def _fixes(raw: bytes, verdict: Verdict) -> tuple[list[FixOut], dict[int, str]]:
+def _fixes(raw: bytes, verdict: Verdict) -> list[FixOut]:
+    """Each offered fix with the recipient lists it would leave, so a client applies it as is."""
     out: list[FixOut] = []
-    ids: dict[int, str] = {}
     for i, fix in enumerate(verdict.fixes, 1):
         fix_id = f"fix-{i}"
-        ids[id(fix)] = fix_id
         result = (
             recipient_lists(applied(raw, change_for([fix])))
             if fix.kind in _RECIPIENT_FIXES
@@ -106,7 +105,7 @@ def _fixes(raw: bytes, verdict: Verdict) -> tuple[list[FixOut], dict[int, str]]:
                 result=result,
             )
         )
-    return out, ids
+    return out
 
 
 def _fix_id(fix: Fix | None, verdict: Verdict) -> str | None:
@@ -128,7 +127,7 @@ def _check(svc: Services, who: Principal, raw: bytes) -> CheckOut:
             status.HTTP_403_FORBIDDEN, "this token may only check messages from its own sender"
         )
     verdict = svc.engine.check(message, svc.histories.get(sender))
-    fixes, _ = _fixes(raw, verdict)
+    fixes = _fixes(raw, verdict)
     every = change_for(f for f in verdict.fixes if f.kind in _RECIPIENT_FIXES)
     with svc.audit.transaction() as conn:
         verdict_id = svc.verdicts.save(conn, verdict, raw, message.subject, who.token_id)
