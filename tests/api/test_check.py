@@ -344,3 +344,21 @@ def test_simultaneous_decisions_count_once(api: Api, tokens: Tokens, store: Stor
     assert store.snapshot(SENDER).message_count == 1
     decisions = [e for e in AuditLog(store).entries() if e.action == "decision"]
     assert len(decisions) == 1
+
+
+def test_international_addresses_round_trip(api: Api, tokens: Tokens) -> None:
+    raw = (
+        "From: Zoë <eu-settlement@migration.example.gov.uk>\r\n"
+        'To: jöhn@gmail.com, Åsa <asa@exämple.se>, "Smith, J" <j.smith@yahoo.com>\r\n'
+        "Subject: Hej\r\n\r\nHello\r\n"
+    ).encode()
+    r = api.post("/v1/check", tokens.client, content=raw, headers=RFC822)
+    assert r.status_code == 200, r.text
+    bcc = r.json()["fixed"]["bcc"]
+    assert "jöhn@gmail.com" in bcc
+    assert "Åsa <asa@xn--exmple-cua.se>" in bcc
+    assert '"Smith, J" <j.smith@yahoo.com>' in bcc
+    as_json = api.post(
+        "/v1/check", tokens.client, json=draft(to=["jöhn@gmail.com", "Åsa <asa@exämple.se>"])
+    )
+    assert as_json.status_code == 200, as_json.text

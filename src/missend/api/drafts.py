@@ -9,10 +9,10 @@ import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from email import policy
+from email import headerregistry, policy
 from email.errors import HeaderParseError
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, getaddresses
+from email.utils import format_datetime, getaddresses
 
 from missend.api.schemas import DraftIn, RecipientLists
 from missend.detectors.base import Fix, FixKind
@@ -40,7 +40,13 @@ def _address(value: str, where: str) -> str:
     local, _, domain = addr.rpartition("@")
     if not local or not domain or any(c.isspace() or c in "<>,;" for c in addr):
         raise DraftError(f"{where} is not one e-mail address")
-    return formataddr((name, addr))
+    try:
+        if not domain.isascii():
+            domain = domain.encode("idna").decode("ascii")
+        # headerregistry quotes display names and keeps a UTF-8 local part (SMTPUTF8)
+        return str(headerregistry.Address(display_name=name, username=local, domain=domain))
+    except (UnicodeError, ValueError, TypeError, IndexError, HeaderParseError) as exc:
+        raise DraftError(f"{where} is not an address that can be sent to") from exc
 
 
 def _msgid(value: str, where: str) -> str:
@@ -98,11 +104,20 @@ def draft_bytes(draft: DraftIn) -> bytes:
     return msg.as_bytes()
 
 
+def display(address: Address) -> str:
+    """`Name <addr>` quoted as a header needs it; never fails, whatever the parser let through."""
+    local, _, domain = address.email.rpartition("@")
+    try:
+        return str(headerregistry.Address(address.name, local, domain))
+    except (ValueError, TypeError, IndexError, HeaderParseError):
+        return address.email
+
+
 def recipient_lists(message: Message) -> RecipientLists:
     lists: dict[Field, list[str]] = {Field.TO: [], Field.CC: [], Field.BCC: []}
     for r in message.recipients:
         if r.field in lists:
-            lists[r.field].append(formataddr((r.address.name, r.email)))
+            lists[r.field].append(display(r.address))
     return RecipientLists(to=lists[Field.TO], cc=lists[Field.CC], bcc=lists[Field.BCC])
 
 
