@@ -125,6 +125,10 @@ def test_the_signed_release_link_shows_a_page_then_releases_on_post(api: Api, st
 def test_the_signed_cancel_link_answers_html_to_a_browser(api: Api, store: Store) -> None:
     held = hold(store)
     token = sign(SECRET, held.id, "cancel", 3600)
+    page = api.get(f"/v1/holds/cancel?token={token}")
+    assert page.status_code == 200
+    assert "Stop the message" in page.text
+    assert HoldQueue(store).get(held.id).status == "held"  # type: ignore[union-attr]
     r = api.post(f"/v1/holds/cancel?token={token}", headers={"Accept": "text/html"})
     assert r.status_code == 200
     assert "stopped" in r.text
