@@ -48,7 +48,7 @@ def subject(data: bytes) -> str:
 def relay_args(sink: SinkServer, db: str, config: Path, *extra: str) -> list[str]:
     return [
         "--listen", "127.0.0.1:0", "--upstream", f"127.0.0.1:{sink.port}", "--db", db,
-        "--config", str(config), "--poll", "0.2", *extra,
+        "--config", str(config), "--poll", "0.2", "--learn-every", "0.5", *extra,
     ]  # fmt: skip
 
 

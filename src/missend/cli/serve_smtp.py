@@ -51,6 +51,13 @@ def serve_smtp(
             "(default: the larger of 300 and 3x the upstream timeout)."
         ),
     ] = None,
+    learn_every: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between writes of what relayed mail taught the history; this node "
+            "uses its own learning after at most this long."
+        ),
+    ] = 5.0,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Relay mail to the next hop after checking it: deliver, fix, hold or refuse each message."""
@@ -87,6 +94,7 @@ def serve_smtp(
             workers=workers,
             poll=poll,
             stale_after=stale_after,
+            learn_every=learn_every,
         )
     except ConfigError as exc:
         store.close()

@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from missend.gateway import Decision, Gateway, Outcome, reply_text
 from missend.history.store import StoreError
 from missend.hold.queue import Reason
+from missend.smtp.learner import Learner
 from missend.smtp.outbox import SOURCE, notify, settle
 from missend.smtp.upstream import Delivery, Upstream, UpstreamError
 
@@ -70,6 +71,7 @@ class RelayHandler:
         hostname: str,
         secret: bytes | None = None,
         retry_in: timedelta = timedelta(minutes=1),
+        learner: Learner | None = None,
     ) -> None:
         self.gateway = gateway
         self.config = gateway.config
@@ -78,7 +80,7 @@ class RelayHandler:
         self.hostname = hostname
         self.secret = secret
         self.retry_in = retry_in
-        self._learning: set[asyncio.Future[None]] = set()
+        self.learner = learner or Learner(gateway, self.run)
 
     async def run(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         loop = asyncio.get_running_loop()
@@ -157,7 +159,7 @@ class RelayHandler:
                 log.error("could not queue refused recipients: %s", exc)
                 return "451 4.3.0 Partly delivered and the rest could not be queued; try again"
         if decision.message is not None:
-            self._learn_later(decision)
+            self.learner.add(decision.message)
         text = reply_text(f"2.0.0 Relayed: {delivery.reply.text}", 200)
         if delivery.refused:
             text = reply_text(
@@ -182,15 +184,6 @@ class RelayHandler:
             retry_in=self.retry_in,
         )
 
-    def _learn_later(self, decision: Decision) -> None:
-        """History is updated after the reply: the client should not wait for it."""
-        assert decision.message is not None
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, self.gateway.learn, decision.message)
-        self._learning.add(future)
-        future.add_done_callback(self._learning.discard)
-
     async def drain(self) -> None:
-        """Wait for history updates still running (at shutdown, and in tests)."""
-        while self._learning:
-            await asyncio.gather(*list(self._learning), return_exceptions=True)
+        """Write pending history updates (at shutdown, and in tests)."""
+        await self.learner.flush()

@@ -85,6 +85,7 @@ class Relay:
         poll: float = 1.0,
         stale_after: float | None = None,
         retry: float = 60.0,
+        learn_every: float = 5.0,
         upstream_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
@@ -113,6 +114,8 @@ class Relay:
             secret=self.secret,
             retry_in=timedelta(seconds=retry),
         )
+        self.learner = self.handler.learner
+        self.learner.interval = learn_every
         stale = stale_after if stale_after is not None else max(300.0, 3 * config.upstream.timeout)
         self.scheduler = Scheduler(
             self.gateway.queue,
@@ -126,13 +129,13 @@ class Relay:
             learn=self.learn_released,
         )
         self._server: asyncio.Server | None = None
-        self._scheduling: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def learn_released(self, held: Held) -> None:
         """Delayed mail teaches the history when it finally leaves, like mail relayed at once."""
         message = learnable(held)
         if message is not None:
-            self.gateway.learn(message)
+            self.learner.add(message)
 
     def protocol(self) -> SMTP:
         cfg = self.config.smtp
@@ -155,19 +158,22 @@ class Relay:
         loop = asyncio.get_running_loop()
         host, port = self.listen
         self._server = await loop.create_server(self.protocol, host, port)
-        self._scheduling = asyncio.create_task(self.scheduler.forever())
+        self._tasks = [
+            asyncio.create_task(self.scheduler.forever()),
+            asyncio.create_task(self.learner.forever()),
+        ]
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])
 
     async def stop(self) -> None:
-        """Stop taking mail, let history updates finish, close the next-hop connections."""
+        """Stop taking mail, write pending history updates, close the next-hop connections."""
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(TimeoutError):  # Python 3.12+ waits for open sessions
                 await asyncio.wait_for(self._server.wait_closed(), 10)
-        if self._scheduling is not None:
-            self._scheduling.cancel()
-            await asyncio.gather(self._scheduling, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.handler.drain()
         await self.upstream.close()
         self.executor.shutdown(wait=True)
