@@ -23,17 +23,26 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield s
 
 
-def test_delivered_messages_reach_the_senders_history_and_the_cache_is_refreshed(
-    store: Store,
-) -> None:
-    gateway = Gateway(Config(), store, history_ttl=3600)
-    assert gateway.histories.get(GOV).message_count == 0
-    learner = Learner(gateway).start()
+def test_delivered_messages_reach_the_senders_history_in_one_batch(store: Store) -> None:
+    gateway = Gateway(Config(), store, history_ttl=0)
+    learner = Learner(gateway, linger=30).start()
     for i in range(5):
         learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id=f"<l{i}@x>"))
     learner.stop()
     assert learner.learned == 5
     assert gateway.histories.get(GOV).message_count == 5
+
+
+def test_a_cached_history_is_kept_until_its_time_is_up_not_reloaded_per_message(
+    store: Store,
+) -> None:
+    gateway = Gateway(Config(), store, history_ttl=3600)
+    assert gateway.histories.get(GOV).message_count == 0
+    learner = Learner(gateway).start()
+    learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id="<c@x>"))
+    learner.stop()
+    assert store.snapshot(GOV).message_count == 1
+    assert gateway.histories.get(GOV).message_count == 0
 
 
 def test_nothing_is_learned_when_learning_from_traffic_is_off(store: Store) -> None:

@@ -8,6 +8,7 @@ without waiting for an answer per header line; the one round trip that matters i
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import Milter  # type: ignore[import-untyped]
@@ -78,6 +79,7 @@ class MissendMilter(Milter.Base):  # type: ignore[misc]
 
     def eom(self) -> int:
         self._remember_queue_id()
+        started = time.perf_counter()
         held: Held | None = None
         try:
             decision = self.service.gateway.decide(
@@ -88,6 +90,7 @@ class MissendMilter(Milter.Base):  # type: ignore[misc]
                 mta_queue_id=self.queue_id,
             )
             held = decision.held
+            decided = time.perf_counter()
             reaction = react(decision, self.headers, self.service.on_error)
             code = self._apply(reaction)
         except Exception:  # whatever broke, the MTA gets the configured answer, never silence
@@ -97,12 +100,14 @@ class MissendMilter(Milter.Base):  # type: ignore[misc]
                 return self._fail("tempfail")
             return self._fail(self.service.on_error)
         log.info(
-            "%s: %s from=<%s> nrcpt=%d %s",
+            "%s: %s from=<%s> nrcpt=%d %s (checked in %.1f ms, answered in %.1f ms)",
             self.queue_id or "-",
             decision.outcome,
             self.mail_from,
             len(self.recipients),
             decision.header or decision.reply,
+            (decided - started) * 1000,
+            (time.perf_counter() - decided) * 1000,
         )
         if reaction.learn is not None and self.service.learner is not None:
             self.service.learner.submit(reaction.learn)

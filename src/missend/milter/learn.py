@@ -3,6 +3,12 @@
 Writing a sender's history takes longer than deciding, and the MTA is waiting at end of message; so
 delivered messages go to a bounded queue and one thread learns them in batches. Losing one under
 overload only makes a history a message shorter; blocking would slow every sender's mail.
+
+Each write has a fixed cost (a transaction, reading back what it merges), so the learner lets a
+batch gather for up to `linger` seconds. Cached histories are not dropped after learning: the next
+check would reload the sender's whole history, and with every message learned, that is every
+message. What is learned shows in checks once the cache's `history_ttl` has passed, as what
+another node learns does.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from missend.gateway import Gateway
 from missend.history.store import StoreError
@@ -19,9 +26,12 @@ log = logging.getLogger(__name__)
 
 
 class Learner:
-    def __init__(self, gateway: Gateway, *, size: int = 2000, batch: int = 200) -> None:
+    def __init__(
+        self, gateway: Gateway, *, size: int = 2000, batch: int = 200, linger: float = 2.0
+    ) -> None:
         self.gateway = gateway
         self.batch = batch
+        self.linger = linger
         self._queue: queue.Queue[Message | None] = queue.Queue(size)
         self._thread = threading.Thread(target=self._run, name="missend-learn", daemon=True)
         self.dropped = 0
@@ -54,9 +64,10 @@ class Learner:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self.linger
             while len(batch) < self.batch:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:
@@ -77,6 +88,3 @@ class Learner:
             log.exception("learning from %d delivered message(s) failed", len(batch))
             return
         self.learned += len(batch)
-        for message in batch:
-            if message.sender is not None:
-                self.gateway.histories.forget(message.sender.email)
