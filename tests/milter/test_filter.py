@@ -13,13 +13,14 @@ from typing import Any
 import Milter  # type: ignore[import-untyped]
 import pytest
 
-from missend.config import Config, MilterConfig
+from missend.config import Config, HoldConfig, MilterConfig
 from missend.gateway import Gateway
 from missend.history.store import Store
 from missend.hold.queue import Status
 from missend.message import parse_message
 from missend.milter.filter import MissendMilter, Service, envelope_address
 from missend.milter.headers import split_fields
+from missend.milter.notice import Notices
 from missend.policy import Policy
 from missend.testing import raw_message
 
@@ -266,3 +267,28 @@ def test_an_aborted_transaction_forgets_what_it_collected(store: Store) -> None:
     milter.header_bytes("Subject", b"half")
     assert milter.abort() == Milter.CONTINUE
     assert (milter.mail_from, milter.recipients, milter.headers) == ("", [], [])
+
+
+def test_a_held_message_sends_its_sender_a_notice_through_the_mta(
+    store: Store, tmp_path: Path
+) -> None:
+    sendmail = tmp_path / "sendmail"
+    sendmail.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\ncat > {tmp_path}/notice\n')
+    sendmail.chmod(0o755)
+    svc = service(store, actions={"exposed-recipients": {"high": "hold"}})
+    hold = HoldConfig(notice_from="missend@agency.example.gov.uk")
+    svc.notices = Notices(hold, b"a signing secret of 16+ bytes", str(sendmail)).start()
+    feed(MissendMilter(svc), raw_message(GOV, CITIZENS), GOV, CITIZENS, Context())
+    svc.notices.stop()
+    [held] = svc.gateway.queue.find()
+    assert svc.notices.sent == 1
+    assert (tmp_path / "args").read_text().split() == [
+        "-i",
+        "-f",
+        "missend@agency.example.gov.uk",
+        "--",
+        GOV,
+    ]
+    notice = (tmp_path / "notice").read_text()
+    assert f"X-Missend-Hold: {held.id}" in notice
+    assert "To: team@agency.example.gov.uk" in notice

@@ -34,7 +34,8 @@ SENDER = "eu-settlement@migration.example.gov.uk"
 CONFIGS = {
     "default": "",
     "block": '[actions.exposed-recipients]\nhigh = "block"\n',
-    "hold": '[actions.exposed-recipients]\nhigh = "hold"\n',
+    "hold": '[actions.exposed-recipients]\nhigh = "hold"\n'
+    '[hold]\nsecret_file = "{secret}"\nnotice_from = "missend@migration.example.gov.uk"\n',
     "broken": "",
     "broken-open": '[milter]\non_error = "accept"\n',
     "crash": "",
@@ -69,9 +70,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     dbs: dict[str, str] = {}
     try:
         postfix.configure(sink.port, {ports[name]: listen[name] for name in CONFIGS})
+        secret = work / "secret"
+        secret.write_text("a signing secret of more than sixteen bytes\n")
         for name, text in CONFIGS.items():
             config = work / f"{name}.toml"
-            config.write_text(text)
+            config.write_text(text.replace("{secret}", str(secret)))
             dbs[name] = f"sqlite:///{work / name}.sqlite3"
             Store.open(dbs[name]).close()
             milters[name] = MilterProcess(
@@ -172,6 +175,11 @@ def test_a_held_message_waits_in_postfix_and_in_missend_and_reaches_the_sink_aft
         assert held.source == "milter"
         assert sorted(held.envelope_to) == sorted(recipients)
     assert lab.sink.with_header("Message-ID", "<held-1@missend.test>") == []
+    [notice] = lab.sink.wait_for("X-Missend-Hold", held.id, 1)
+    assert notice.rcpt_tos == [SENDER]
+    text = message_from_bytes(notice.data).get_payload(decode=True).decode()
+    assert "has not been sent yet" in text
+    assert f"missend hold release {held.id}" in text
 
     env = {**os.environ, "MAIL_CONFIG": str(lab.postfix.config)}
     cli = [sys.executable, "-c", "from missend.cli.app import main; main()"]

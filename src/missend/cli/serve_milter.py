@@ -58,6 +58,7 @@ def serve_milter(
     from missend.gateway import Gateway
     from missend.history.store import Store, StoreError, default_url
     from missend.milter.listen import parse_listen
+    from missend.milter.notice import read_secret, sendmail_command
 
     logging.basicConfig(
         level=log_level.upper(),
@@ -71,6 +72,9 @@ def serve_milter(
         if settings.milter.on_error not in ("tempfail", "accept", "reject"):
             raise ConfigError("--on-error must be tempfail, accept or reject")
         address = parse_listen(settings.milter.listen)
+        secret = read_secret(settings.hold.secret_file)
+        if secret is not None and settings.hold.notify_sender:
+            sendmail_command()
     except ConfigError as exc:
         raise fail(str(exc)) from exc
     try:
@@ -80,7 +84,7 @@ def serve_milter(
     from missend.milter.server import serve
 
     try:
-        serve(Gateway(settings, store, history_ttl=history_ttl), address)
+        serve(Gateway(settings, store, history_ttl=history_ttl), address, secret)
     except Exception as exc:  # libmilter's own error type says only "cannot start"
         raise fail(f"the milter could not run on {address}: {exc}") from exc
     finally:

@@ -18,6 +18,7 @@ from missend.hold.queue import Held
 from missend.milter import SOURCE
 from missend.milter.headers import rebuild
 from missend.milter.learn import Learner
+from missend.milter.notice import Notices
 from missend.milter.reaction import Reaction, Verb, failure, react
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Service:
     gateway: Gateway
     on_error: str = "tempfail"
     learner: Learner | None = None
+    notices: Notices | None = None
 
 
 def envelope_address(value: str) -> str:
@@ -111,6 +113,8 @@ class MissendMilter(Milter.Base):  # type: ignore[misc]
         )
         if reaction.learn is not None and self.service.learner is not None:
             self.service.learner.submit(reaction.learn)
+        if held is not None and self.service.notices is not None:
+            self.service.notices.submit(held)
         self._reset()
         return code
 

@@ -28,6 +28,7 @@ from missend.milter import release as _releaser  # noqa: F401  (registers the mi
 from missend.milter.filter import MissendMilter, Service
 from missend.milter.learn import Learner
 from missend.milter.listen import Listen
+from missend.milter.notice import Notices
 
 log = logging.getLogger(__name__)
 NAME = "missend"
@@ -181,13 +182,18 @@ def stop_on_signals() -> None:
     threading.Thread(target=watch, name="missend-signals", daemon=True).start()
 
 
-def serve(gateway: Gateway, listen: Listen) -> None:
+def serve(gateway: Gateway, listen: Listen, secret: bytes | None = None) -> None:
     """Run until the MTA-side loop ends (SIGTERM or SIGINT; libmilter handles both)."""
     config = gateway.config
     stop_on_signals()
     milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
     learner = Learner(gateway).start() if config.learn.from_traffic else None
-    service = Service(gateway, config.milter.on_error, learner)
+    notices = None
+    if config.hold.notify_sender and secret is None:
+        log.warning("hold.secret_file is not set: senders get no notice about held messages")
+    elif config.hold.notify_sender and secret is not None:
+        notices = Notices(config.hold, secret).start()
+    service = Service(gateway, config.milter.on_error, learner, notices)
     Milter.factory = lambda: MissendMilter(service)
     open_listener(listen, config.milter.timeout)
     releases = DelayedReleases(gateway, config).start() if config.delay.seconds > 0 else None
@@ -199,3 +205,5 @@ def serve(gateway: Gateway, listen: Listen) -> None:
             releases.stop()
         if learner is not None:
             learner.stop()
+        if notices is not None:
+            notices.stop()
