@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from missend.detectors import default_registry
 from missend.detectors.base import CheckContext, Finding, Fix, FixKind
@@ -18,8 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    def __init__(self, policy: Policy | None = None, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        registry: Registry | None = None,
+        models: Mapping[str, Any] | None = None,
+    ) -> None:
         self.policy = policy or Policy()
+        self.models = dict(models or {})
         registry = registry or default_registry()
         try:
             self.detectors = registry.create(self.policy.detectors, self.policy.enabled)
@@ -29,7 +37,7 @@ class Engine:
 
     def check(self, message: Message, history: SenderHistory | None = None) -> Verdict:
         sender = message.sender.email if message.sender else ""
-        ctx = CheckContext(message, history or SenderHistory(sender), self.orgs)
+        ctx = CheckContext(message, history or SenderHistory(sender), self.orgs, self.models)
         findings: list[Finding] = []
         for detector in self.detectors:
             try:

@@ -59,10 +59,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-def _engine(policy_path: Path | None) -> Engine:
+def _engine(policy_path: Path | None, store: Store | None = None) -> Engine:
+    from missend.history.store import StoreError
+    from missend.learning.store import models_for
+
     try:
-        return Engine(Policy.load(policy_path, default_registry().names()))
+        return Engine(
+            Policy.load(policy_path, default_registry().names()), models=models_for(store)
+        )
     except PolicyError as exc:
+        raise _fail(str(exc)) from exc
+    except StoreError as exc:
         raise _fail(str(exc)) from exc
 
 
@@ -99,8 +106,8 @@ def check(
     no_history: Annotated[bool, typer.Option(help="Check without the sender's history.")] = False,
 ) -> None:
     """Check messages before they are sent and explain the risks found."""
-    engine = _engine(policy)
     store = None if no_history else _store(db)
+    engine = _engine(policy, store)
     histories: dict[str, SenderHistory] = {}
     worst = 0
     for path in _files(paths):
@@ -129,6 +136,11 @@ def learn(
         Path, typer.Argument(help="An mbox (.mbox, .mbox.gz), Maildir, .eml file or folder.")
     ],
     db: DbOption = None,
+    train: Annotated[
+        bool,
+        typer.Option("--train/--no-train", help="Also train the misdirect model on this mail."),
+    ] = True,
+    workers: Annotated[int, typer.Option(help="Processes for training.")] = 2,
 ) -> None:
     """Learn each sender's normal from their sent mail. Safe to run again on the same archive."""
     from missend.history.archive import count_messages, iter_archive
@@ -157,6 +169,33 @@ def learn(
         f"learned {report.learned} new messages from {report.senders} sender(s); "
         f"{report.skipped} already known"
     )
+    if train:
+        _train(store, path, workers)
+
+
+def _train(store: Store, path: Path, workers: int) -> None:
+    from missend.evaluation.clean import archives_in
+    from missend.learning.store import save, train_from_archives
+
+    archives = archives_in([path])
+    with Progress(
+        TextColumn("[bold]training[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("train", total=len(archives))
+        try:
+            model = train_from_archives(archives, workers, progress=lambda: progress.advance(task))
+        except ValueError as exc:
+            out.print(f"misdirect model not trained: {exc}; the rules decide alone")
+            return
+    version = save(store, model)
+    out.print(
+        f"trained misdirect model version {version} on {model.trained_on} examples; "
+        f"warns above {model.thresholds['0.01']:.4f} (1% of ordinary mail)"
+    )
 
 
 @app.command()
@@ -177,10 +216,11 @@ def fix(
         raw = path.read_bytes()
     except OSError as exc:
         raise _fail(f"{path}: cannot read ({exc.strerror})") from exc
-    engine = _engine(policy)
+    store = None if no_history else _store(db)
+    engine = _engine(policy, store)
     message = parse_message(raw)
     sender = message.sender.email if message.sender else ""
-    history = SenderHistory(sender) if no_history else _store(db).snapshot(sender)
+    history = store.snapshot(sender) if store else SenderHistory(sender)
     verdict = engine.check(message, history)
     change = change_for(verdict, all_fixes)
     output.write_bytes(rewrite_recipients(raw, change))

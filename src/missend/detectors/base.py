@@ -78,9 +78,17 @@ class Finding:
 class CheckContext:
     """What a detector may read, with derived facts computed once and shared."""
 
-    def __init__(self, message: Message, history: SenderHistory, orgs: Organisations) -> None:
+    def __init__(
+        self,
+        message: Message,
+        history: SenderHistory,
+        orgs: Organisations,
+        models: Mapping[str, Any] | None = None,
+    ) -> None:
         self.message = message
         self.history = history
+        self.models: Mapping[str, Any] = models or {}
+        """Trained models by name (e.g. "misdirect"); a detector without its model uses rules."""
         sender = message.sender
         self.sender_email = sender.email if sender else ""
         if not orgs.internal and self.sender_email:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -20,9 +21,14 @@ from rapidfuzz.distance import Levenshtein
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.history.model import Contact, SenderHistory
 from missend.history.terms import cosine
+from missend.learning.features import feature_matrix
 from missend.message.model import Recipient
 from missend.orgs import Organisations, org_name, registrable_domain
 
+if TYPE_CHECKING:
+    from missend.learning.model import MisdirectModel
+
+_NOTE_FLOOR = 0.2
 _TOKEN = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
@@ -124,6 +130,77 @@ class MisdirectedRecipient(Detector):
     settings_class = MisdirectedSettings
 
     def check(self, ctx: CheckContext) -> Sequence[Finding]:
+        model = ctx.models.get("misdirect")
+        rules = self.rule_findings(ctx)
+        if model is None:
+            return rules
+        return self._scored(ctx, model, rules)
+
+    def _scored(
+        self, ctx: CheckContext, model: MisdirectModel, rules: Sequence[Finding]
+    ) -> Sequence[Finding]:
+        """The model decides; the rules, which know the likely intended contact, explain."""
+        by_recipient = {f.recipients[0]: f for f in rules}
+        recipients, x = feature_matrix(
+            ctx, ctx.recipients, {k: f.severity for k, f in by_recipient.items()}
+        )
+        scores = model.scores(x)
+        kinds = model.explain(x)
+        findings: list[Finding] = []
+        for i, r in enumerate(recipients):
+            severity = model.severity(float(scores[i]))
+            if severity < _NOTE_FLOOR:
+                continue
+            evidence = {"model_score": round(float(scores[i]), 4), "resembles": kinds[i]}
+            rule = by_recipient.get(r.email)
+            if rule is not None:
+                findings.append(
+                    replace(
+                        rule,
+                        severity=severity,
+                        scores={r.email: severity},
+                        evidence={**rule.evidence, **evidence},
+                    )
+                )
+            else:
+                findings.append(self._unusual(ctx, r, severity, kinds[i], evidence))
+        return findings
+
+    def _unusual(
+        self,
+        ctx: CheckContext,
+        r: Recipient,
+        severity: float,
+        kind: str,
+        evidence: dict[str, object],
+    ) -> Finding:
+        c = ctx.history.contact(r.email)
+        others = [x.email for x in ctx.recipients if x.email != r.email]
+        if c is None:
+            history = f"You have never written to {r.email} before"
+        else:
+            history = f"You have written to {r.email} {_times(c.count)}"
+        if others and not (ctx.history.neighbours.get(r.email, set()) & set(others)):
+            history += ", and never together with the other recipients"
+        elif not others and c is not None:
+            history += ", but not about things like this"
+        return Finding(
+            detector=self.name,
+            severity=severity,
+            title=f"{r.email} may not be meant for this message",
+            explanation=f"{history}. This looks like how mis-sends usually happen ({kind.replace('-', ' ')}).",
+            fix=Fix(
+                FixKind.REMOVE_RECIPIENTS,
+                f"Check {r.email} and remove it if it was not meant.",
+                recipients=(r.email,),
+            ),
+            recipients=(r.email,),
+            scores={r.email: severity},
+            evidence={**evidence, "field": str(r.field)},
+        )
+
+    def rule_findings(self, ctx: CheckContext) -> Sequence[Finding]:
+        """What the hand-written rules see: look-alikes, private addresses, the wrong namesake."""
         s = self.settings
         assert isinstance(s, MisdirectedSettings)
         if not ctx.history.contacts:

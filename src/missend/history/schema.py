@@ -391,3 +391,21 @@ incidents: Table = metadata.tables["incidents"]
 incident_actions: Table = metadata.tables["incident_actions"]
 audit_log: Table = metadata.tables["audit_log"]
 audit_head: Table = metadata.tables["audit_head"]
+
+
+class ModelRow(Base):
+    """A trained model, versioned: every training adds a row; checks use the newest of a name."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sha256: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[str] = mapped_column(Text, default="{}")
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+models: Table = metadata.tables["models"]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +48,7 @@ from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, s
 from missend.history.schema import (
     contacts,
     ingested,
+    models,
     pack_participants,
     pack_profile,
     pairs,
@@ -619,6 +620,41 @@ class Store:
                 delete(recipient_sets).where(recipient_sets.c.last_seen < older_than)
             ).rowcount
         return RetentionReport(gone_contacts, gone_threads, gone_sets)
+
+    def save_model(self, name: str, blob: bytes, metrics: dict[str, Any] | None = None) -> int:
+        """Store a new version of a model; returns its version number."""
+        with self._guard("saving a model"), self.engine.begin() as conn:
+            current = conn.execute(
+                select(func.max(models.c.version)).where(models.c.name == name)
+            ).scalar()
+            version = int(current or 0) + 1
+            conn.execute(
+                models.insert().values(
+                    name=name,
+                    version=version,
+                    created_at=datetime.now(UTC),
+                    sha256=hashlib.sha256(blob).hexdigest(),
+                    metrics=json.dumps(metrics or {}, sort_keys=True),
+                    blob=blob,
+                )
+            )
+        return version
+
+    def load_model(self, name: str) -> tuple[int, bytes] | None:
+        """The newest version of a model and its bytes, or None when none was trained."""
+        with self._guard("loading a model"), self.engine.connect() as conn:
+            row = conn.execute(
+                select(models.c.version, models.c.blob, models.c.sha256)
+                .where(models.c.name == name)
+                .order_by(models.c.version.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        blob = bytes(row.blob)
+        if hashlib.sha256(blob).hexdigest() != row.sha256:
+            raise StoreError(f"the stored {name} model version {row.version} is corrupt")
+        return int(row.version), blob
 
     def stats(self) -> StoreStats:
         tables = (senders, contacts, pairs, recipient_sets, threads, profiles, ingested)

@@ -1,0 +1,1 @@
+"""Learning each sender's normal: features, simulated mis-sends, and the misdirect model."""

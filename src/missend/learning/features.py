@@ -1,0 +1,356 @@
+"""Features of one (message, recipient) pair, measured against the sender's history before it.
+
+Every feature is relative to this sender's own normal (how often, how recently, with whom, about
+what), so one model trained on many senders applies to a sender it has never seen. The same code
+computes features for training examples and for live checks, so what was evaluated is what runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from missend.history.model import Contact, SenderHistory
+from missend.message.model import Field, Recipient
+from missend.orgs import Organisations, registrable_domain
+
+if TYPE_CHECKING:
+    from missend.detectors.base import CheckContext
+
+FEATURES: tuple[str, ...] = (
+    "log_count",
+    "is_new",
+    "log_days_since_last",
+    "log_days_known",
+    "count_share",
+    "n_recipients_log",
+    "is_cc_or_bcc",
+    "has_others",
+    "linked_others_frac",
+    "log_max_pair",
+    "others_group_frac",
+    "content_cos",
+    "content_cos_best_other",
+    "content_gap",
+    "profile_mass_log",
+    "domain_contacts_log",
+    "domain_messages_log",
+    "domain_shared_with_others",
+    "domain_linked_to_others",
+    "is_personal",
+    "is_internal",
+    "in_thread",
+    "is_reply",
+    "lookalike_distance",
+    "lookalike_strength_log",
+    "same_local_other_domain",
+    "same_name_other_address",
+    "namesake_fits_others",
+    "namesake_content_gap",
+    "history_messages_log",
+    "history_contacts_log",
+    "count_vs_others_min_log",
+    "count_vs_others_max_log",
+    "content_rank",
+    "rule_severity",
+)
+
+_SPLIT = re.compile(r"[._\-+]")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_NO_DATE = 10_000.0
+
+
+def name_tokens(r: Recipient | Contact) -> tuple[str, ...]:
+    """First/last-name-like tokens from the display name, else from the local part."""
+    name = r.address.name if isinstance(r, Recipient) else r.name
+    if name:
+        if "," in name:
+            last, _, first = name.partition(",")
+            name = f"{first} {last}"
+        tokens = tuple(t.lower() for t in _LETTERS.findall(name))
+        if tokens:
+            return tokens
+    local = r.email.rpartition("@")[0]
+    return tuple(t for t in (p.lower() for p in _SPLIT.split(local)) if len(t) >= 2 and t.isalpha())
+
+
+def _days(a: datetime | None, b: datetime | None) -> float:
+    if a is None or b is None:
+        return _NO_DATE
+    try:
+        return max(0.0, (a - b).total_seconds() / 86400)
+    except TypeError:
+        return _NO_DATE
+
+
+@dataclass
+class _Index:
+    """Per-history lookups the features need, built once per history state."""
+
+    strong: list[Contact]
+    strong_emails: list[str]
+    by_local: dict[str, list[Contact]]
+    by_name: dict[tuple[str, ...], list[Contact]]
+    by_first: dict[str, list[Contact]]
+    domain_contacts: Counter[str]
+    domain_messages: Counter[str]
+    idf: dict[int, float]
+    idf_unseen: float
+    norms: dict[str, float]
+
+    def profile_norm(self, email: str, profile: Counter[int]) -> float:
+        norm = self.norms.get(email)
+        if norm is None:
+            idf = self.idf
+            norm = self.norms[email] = (
+                math.sqrt(sum((v * idf.get(k, 0.0)) ** 2 for k, v in profile.items())) or 1.0
+            )
+        return norm
+
+
+def index(history: SenderHistory, strong_count: int = 2) -> _Index:
+    key = f"learning.index.{strong_count}"
+    found = history.derived.get(key)
+    if isinstance(found, _Index):
+        return found
+    strong = [c for c in history.contacts.values() if c.count >= strong_count]
+    by_local: dict[str, list[Contact]] = {}
+    by_name: dict[tuple[str, ...], list[Contact]] = {}
+    by_first: dict[str, list[Contact]] = {}
+    for c in strong:
+        by_local.setdefault(c.email.rpartition("@")[0], []).append(c)
+        tokens = name_tokens(c)
+        if len(tokens) >= 2:
+            by_name.setdefault(tuple(sorted(tokens)), []).append(c)
+        if tokens and len(tokens[0]) > 2:
+            by_first.setdefault(tokens[0], []).append(c)
+    domain_contacts: Counter[str] = Counter()
+    domain_messages: Counter[str] = Counter()
+    for c in history.contacts.values():
+        d = registrable_domain(c.email.rpartition("@")[2])
+        domain_contacts[d] += 1
+        domain_messages[d] += c.count
+    spread: Counter[int] = Counter()
+    for profile in history.profiles.values():
+        spread.update(profile.keys())
+    total = len(history.profiles)
+    idf = {k: math.log((1 + total) / (1 + n)) + 1.0 for k, n in spread.items()}
+    built = _Index(
+        strong,
+        [c.email for c in strong],
+        by_local,
+        by_name,
+        by_first,
+        domain_contacts,
+        domain_messages,
+        idf,
+        math.log(1 + total) + 1.0,
+        {},
+    )
+    history.derived[key] = built
+    return built
+
+
+class MessageFeatures:
+    """Features for every recipient of one message; shared work is done once per message."""
+
+    def __init__(
+        self,
+        history: SenderHistory,
+        recipients: tuple[Recipient, ...],
+        orgs: Organisations,
+        terms: Counter[int],
+        when: datetime | None,
+        thread: frozenset[str],
+        is_reply: bool,
+        rule_scores: Mapping[str, float] | None = None,
+    ) -> None:
+        self.h = history
+        self.recipients = recipients
+        self.orgs = orgs
+        self.terms = terms
+        self.when = when
+        self.thread = thread
+        self.is_reply = is_reply
+        self.rule_scores = rule_scores or {}
+        self.emails = [r.email for r in recipients]
+        self.index = index(history)
+
+    @cached_property
+    def weighted_terms(self) -> tuple[dict[int, float], float]:
+        idf = self.index.idf
+        vec = {k: v * idf.get(k, self.index.idf_unseen) for k, v in self.terms.items()}
+        return vec, math.sqrt(sum(v * v for v in vec.values()))
+
+    def similarity(self, email: str) -> float:
+        """Cosine of the draft and the contact's profile, words weighted by how rare they are
+        among this sender's contacts (a word everyone gets says nothing about who should)."""
+        profile = self.h.profiles.get(email)
+        vec, norm = self.weighted_terms
+        if not profile or not norm or len(self.terms) < 3:
+            return 0.0
+        idf = self.index.idf
+        dot = sum(w * profile.get(k, 0) * idf.get(k, 0.0) for k, w in vec.items())
+        if not dot:
+            return 0.0
+        return dot / (norm * self.index.profile_norm(email, profile))
+
+    @cached_property
+    def content(self) -> dict[str, float]:
+        return {e: self.similarity(e) for e in self.emails}
+
+    @cached_property
+    def domains(self) -> list[str]:
+        return [registrable_domain(e.rpartition("@")[2]) for e in self.emails]
+
+    def vector(self, i: int) -> list[float]:
+        h, r, e = self.h, self.recipients[i], self.emails[i]
+        others = [x for j, x in enumerate(self.emails) if j != i]
+        n = len(self.emails)
+        c = h.contacts.get(e)
+        count = c.count if c else 0
+        links = h.neighbours.get(e, set())
+        linked = sum(1 for o in others if o in links)
+        max_pair = max((h.together(e, o) for o in others if o in links), default=0)
+        group_pairs = 0
+        group_total = 0
+        if len(others) >= 2:
+            for a_i, a in enumerate(others[:12]):
+                a_links = h.neighbours.get(a, set())
+                for b in others[a_i + 1 : 12]:
+                    group_total += 1
+                    group_pairs += b in a_links
+        content = self.content
+        mine = content.get(e, 0.0)
+        other_counts = [h.contacts[o].count if o in h.contacts else 0 for o in others]
+        best_other = max((content.get(o, 0.0) for o in others), default=0.0)
+        profile = h.profiles.get(e)
+        domain = self.domains[i]
+        other_domains = {d for j, d in enumerate(self.domains) if j != i}
+        domain_linked = 0.0
+        if others:
+            same_domain_contacts = [
+                o for o in links if o.endswith("@" + domain) or o.endswith("." + domain)
+            ]
+            domain_linked = float(bool(same_domain_contacts))
+        idx = self.index
+        distance, strength = self._lookalike(e, c)
+        local = e.rpartition("@")[0]
+        same_local = any(
+            registrable_domain(k.email.rpartition("@")[2]) != domain
+            for k in idx.by_local.get(local, ())
+            if k.email != e
+        )
+        tokens = name_tokens(r)
+        same_name = len(tokens) >= 2 and any(
+            k.email != e for k in idx.by_name.get(tuple(sorted(tokens)), ())
+        )
+        namesake_fits, namesake_gap = self._namesake(tokens, e, others, mine)
+        return [
+            math.log1p(count),
+            float(count == 0),
+            math.log1p(_days(self.when, c.last_seen) if c else _NO_DATE),
+            math.log1p(_days(self.when, c.first_seen) if c else 0.0),
+            count / h.message_count if h.message_count else 0.0,
+            math.log1p(n),
+            float(r.field in (Field.CC, Field.BCC)),
+            float(bool(others)),
+            linked / len(others) if others else 0.0,
+            math.log1p(max_pair),
+            group_pairs / group_total if group_total else 0.0,
+            mine,
+            best_other,
+            best_other - mine,
+            math.log1p(sum(profile.values())) if profile else 0.0,
+            math.log1p(idx.domain_contacts.get(domain, 0)),
+            math.log1p(idx.domain_messages.get(domain, 0)),
+            float(domain in other_domains),
+            domain_linked,
+            float(self.orgs.is_personal(e)),
+            float(self.orgs.is_internal(e)),
+            float(e in self.thread),
+            float(self.is_reply),
+            distance,
+            strength,
+            float(same_local),
+            float(same_name),
+            namesake_fits,
+            namesake_gap,
+            math.log1p(h.message_count),
+            math.log1p(len(h.contacts)),
+            math.log1p(count) - math.log1p(min(other_counts)) if other_counts else 0.0,
+            math.log1p(count) - math.log1p(max(other_counts)) if other_counts else 0.0,
+            sum(1 for o in others if content.get(o, 0.0) > mine) / len(others) if others else 0.0,
+            self.rule_scores.get(e, 0.0),
+        ]
+
+    def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
+        """Edit distance to the nearest stronger contact, and how strong that contact is."""
+        if c is not None and c.count >= 5:
+            return 6.0, 0.0
+        found = process.extract(
+            email, self.index.strong_emails, scorer=Levenshtein.distance, score_cutoff=4, limit=3
+        )
+        best_dist, best_count = 6.0, 0
+        for other, dist, j in found:
+            if other == email:
+                continue
+            k = self.index.strong[j]
+            if dist < best_dist or (dist == best_dist and k.count > best_count):
+                best_dist, best_count = float(dist), k.count
+        return best_dist, math.log1p(best_count)
+
+    def _namesake(
+        self, tokens: tuple[str, ...], email: str, others: list[str], mine: float
+    ) -> tuple[float, float]:
+        if not tokens or len(tokens[0]) <= 2:
+            return 0.0, 0.0
+        namesakes = [
+            k
+            for k in self.index.by_first.get(tokens[0], ())
+            if k.email != email and k.email not in others
+        ]
+        if not namesakes:
+            return 0.0, 0.0
+        links = self.h.neighbours
+        fits = 0.0
+        if others:
+            fits = float(any(links.get(k.email, set()) & set(others) for k in namesakes[:50]))
+        gap = 0.0
+        if len(self.terms) >= 3:
+            best = max(
+                (self.similarity(k.email) for k in sorted(namesakes, key=lambda k: -k.count)[:5]),
+                default=0.0,
+            )
+            gap = best - mine
+        return fits, gap
+
+
+def feature_matrix(
+    ctx: CheckContext, recipients: tuple[Recipient, ...], rule_scores: Mapping[str, float]
+) -> tuple[tuple[Recipient, ...], np.ndarray]:
+    """One row per recipient (the sender excluded), exactly as training computed them."""
+    recipients = tuple(r for r in recipients if r.email != ctx.sender_email)
+    mf = MessageFeatures(
+        ctx.history,
+        recipients,
+        ctx.orgs,
+        ctx.terms,
+        ctx.message.date,
+        ctx.thread_participants,
+        ctx.message.is_reply,
+        rule_scores,
+    )
+    return recipients, np.array(
+        [mf.vector(i) for i in range(len(recipients))], dtype=np.float32
+    ).reshape(len(recipients), len(FEATURES))

@@ -1,0 +1,205 @@
+"""The misdirect model: one expert per kind of slip, each judged by how rare its score is in clean mail.
+
+A single classifier trained on every kind of slip at once learns that "new recipient" is suspect,
+because many slips produce one; but a quarter of ordinary mail has a new recipient, so it cannot
+warn rarely. Instead each expert (typo, namesake, other address, colleague, random contact) is a
+gradient-boosted classifier of its slips against clean mail, and its score is turned into a tail
+probability: the share of held-out clean messages that score as high. A recipient's score is
+1 minus the smallest tail over the experts, so a warning means "this looks like a typical slip of
+some kind, as rarely as ordinary mail does". Thresholds are set on held-out clean messages so
+that 0.5%, 1% or 2% of ordinary mail is warned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from missend.learning.features import FEATURES
+
+RATES = ("0.005", "0.01", "0.02")
+MIN_MESSAGES = 1000
+"""Below this many training messages a model would be noise; the rules then decide alone."""
+_MAGIC = b"missend-model-2\n"
+
+
+class ModelError(ValueError):
+    """A model file that is corrupt, tampered with, or for other features."""
+
+
+@dataclass
+class Expert:
+    estimator: HistGradientBoostingClassifier
+    clean_maxima: np.ndarray
+    """Sorted per-message maximum scores of held-out clean messages."""
+
+    def tails(self, x: np.ndarray) -> np.ndarray:
+        """Share of clean messages scoring at least this high; beyond the highest clean score
+        it keeps shrinking with the log-odds margin, so extreme cases still rank apart."""
+        p = np.clip(self.estimator.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
+        n = len(self.clean_maxima)
+        above = n - np.searchsorted(self.clean_maxima, p, side="left")
+        tails = (above + 1) / (n + 1)
+        if n:
+            top = float(np.clip(self.clean_maxima[-1], 1e-9, 1 - 1e-9))
+            margin = np.log(p / (1 - p)) - np.log(top / (1 - top))
+            tails = np.where(above == 0, tails * np.exp(-np.maximum(margin, 0.0)), tails)
+        return np.asarray(tails, dtype=np.float64)
+
+
+@dataclass
+class MisdirectModel:
+    experts: dict[str, Expert]
+    thresholds: dict[str, float]
+    features: tuple[str, ...] = FEATURES
+    trained_on: int = 0
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def explain(self, x: np.ndarray) -> list[str]:
+        """For each row, the kind of slip it most resembles ("" where it resembles none)."""
+        out = [""] * len(x)
+        rows = np.flatnonzero(plausible(x))
+        if len(rows) == 0 or not self.experts:
+            return out
+        names = sorted(self.experts)
+        tails = np.stack([self.experts[n].tails(x[rows]) for n in names])
+        for row, best in zip(rows, tails.argmin(axis=0), strict=True):
+            out[row] = names[best]
+        return out
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        _single_threaded()
+        out = np.zeros(len(x), dtype=np.float64)
+        rows = plausible(x)
+        if not rows.any() or not self.experts:
+            return out
+        tails = np.stack([e.tails(x[rows]) for e in self.experts.values()])
+        out[rows] = 1.0 - tails.min(axis=0)
+        return out
+
+    def severity(self, score: float) -> float:
+        """0.3 (the policy's lowest warning band) exactly at the 1%-warned threshold."""
+        t = self.thresholds["0.01"]
+        if score >= t:
+            return float(min(1.0, 0.3 + 0.7 * (score - t) / max(1e-9, 1.0 - t)))
+        return float(0.3 * score / max(t, 1e-9))
+
+    def to_bytes(self) -> bytes:
+        body = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        return _MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MisdirectModel:
+        """Models come only from the organisation's own store; the digest catches corruption."""
+        stream = io.BytesIO(data)
+        if stream.readline() != _MAGIC:
+            raise ModelError("not a missend model of this version; retrain it")
+        digest = stream.readline().strip().decode("ascii", "replace")
+        body = stream.read()
+        if hashlib.sha256(body).hexdigest() != digest:
+            raise ModelError("model digest does not match its content")
+        model = pickle.loads(body)
+        if not isinstance(model, cls) or model.features != FEATURES:
+            raise ModelError("model was trained for other features; retrain it")
+        return model
+
+
+_LIMITED: list[object] = []
+
+
+def _single_threaded() -> None:
+    """Scoring is a handful of rows per message: OpenMP worker threads cost far more than they
+    save, and on a loaded machine their spin-waits made one prediction take tens of milliseconds.
+    Set once per process (training after this in the same process is single-threaded too)."""
+    if not _LIMITED:
+        _LIMITED.append(threadpool_limits(1, user_api="openmp"))
+
+
+_COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+def plausible(x: np.ndarray) -> np.ndarray:
+    """Rows that could be a slip at all. A frequent contact who has been written to with every
+    other recipient, and whom no rule suspects, is scored 0 without asking the experts: that is
+    most recipients of ordinary mail, and it keeps a check fast."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    frequent = x[:, _COL["log_count"]] >= np.log1p(3)
+    with_all = (x[:, _COL["has_others"]] == 0) | (x[:, _COL["linked_others_frac"]] >= 1.0)
+    on_topic = (x[:, _COL["has_others"]] == 1) | (x[:, _COL["content_gap"]] <= 0.0)
+    quiet = x[:, _COL["rule_severity"]] == 0
+    return np.asarray(~(frequent & with_all & on_topic & quiet), dtype=bool)
+
+
+def _group_maxima(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    return (
+        np.array([part.max() for part in np.split(scores[order], bounds)])
+        if len(scores)
+        else np.zeros(0)
+    )
+
+
+def thresholds_for(clean_message_scores: np.ndarray) -> dict[str, float]:
+    """Scores above which the given share of clean messages would be warned."""
+    if len(clean_message_scores) == 0:
+        return dict.fromkeys(RATES, 1.0)
+    return {rate: float(np.quantile(clean_message_scores, 1.0 - float(rate))) for rate in RATES}
+
+
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    scenario: np.ndarray,
+    seed: int = 0,
+    min_messages: int = MIN_MESSAGES,
+) -> MisdirectModel:
+    """Train the experts on four fifths of the messages; calibrate on the other fifth.
+
+    `groups` numbers each row's message; `scenario` names each row's message ("clean" or the
+    recipe that made the slip). Half the held-out clean messages calibrate each expert's tail,
+    the other half set the thresholds of the combined score, so neither is judged on itself.
+    """
+    unique = np.unique(groups)
+    if len(unique) < min_messages:
+        raise ValueError(
+            f"too little mail to learn from ({len(unique)} usable messages; {min_messages} needed)"
+        )
+    rng = np.random.default_rng(seed)
+    held_ids = rng.choice(unique, size=max(2, len(unique) // 5), replace=False)
+    half = len(held_ids) // 2
+    calib, thresh = set(held_ids[:half].tolist()), set(held_ids[half:].tolist())
+    in_calib = np.isin(groups, list(calib))
+    in_thresh = np.isin(groups, list(thresh))
+    train = ~(in_calib | in_thresh)
+    clean = scenario == "clean"
+    experts: dict[str, Expert] = {}
+    for name in sorted(set(scenario[~clean].tolist())):
+        rows = train & (clean | (scenario == name))
+        if y[rows].sum() < 20:
+            continue
+        estimator = HistGradientBoostingClassifier(
+            max_iter=200,
+            learning_rate=0.08,
+            max_leaf_nodes=31,
+            min_samples_leaf=30,
+            l2_regularization=1.0,
+            random_state=seed,
+        )
+        estimator.fit(x[rows], y[rows])
+        probe = in_calib & clean
+        maxima = _group_maxima(estimator.predict_proba(x[probe])[:, 1], groups[probe])
+        experts[name] = Expert(estimator, np.sort(maxima))
+    model = MisdirectModel(experts, dict.fromkeys(RATES, 1.0), trained_on=int(train.sum()))
+    probe = in_thresh & clean
+    model.thresholds = thresholds_for(_group_maxima(model.scores(x[probe]), groups[probe]))
+    return model

@@ -1,0 +1,205 @@
+"""Replaying one person's sent mail in date order: training examples and test cases, never looking ahead.
+
+For each message the sender's history holds only what was sent before it. Messages in the first
+part (the learning part) yield training examples: the real recipients as negatives and a simulated
+slip as the positive. Messages in the rest yield test cases: the clean message and one slipped
+copy per recipe. After a message is used it is learned, as the relay learns from traffic.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from missend.detectors.base import CheckContext
+from missend.detectors.misdirected import MisdirectedRecipient
+from missend.history.archive import iter_archive
+from missend.history.model import SenderHistory
+from missend.learning.features import feature_matrix
+from missend.learning.model import MIN_MESSAGES, MisdirectModel, fit
+from missend.learning.simulate import RECIPES, Slip
+from missend.message import Message, parse_message
+from missend.message.model import Recipient
+from missend.orgs import Organisations
+
+WARM_UP = 20
+_RULES = MisdirectedRecipient()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Case:
+    """One message as checked: a feature row per recipient, and which one (if any) is wrong."""
+
+    scenario: str
+    features: np.ndarray
+    wrong: int
+    rule_scores: np.ndarray
+
+
+@dataclass
+class Replayed:
+    archive: str
+    train_x: list[np.ndarray] = field(default_factory=list)
+    train_y: list[np.ndarray] = field(default_factory=list)
+    train_clean: list[bool] = field(default_factory=list)
+    train_scenario: list[str] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    learned: int = 0
+    tested: int = 0
+
+
+def ordered(messages: Iterable[Message]) -> list[Message]:
+    def key(m: Message) -> datetime:
+        d = m.date
+        if d is None:
+            return _EPOCH
+        return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+    return sorted(messages, key=key)
+
+
+def load(path: Path) -> list[Message]:
+    return ordered(
+        m
+        for m in (parse_message(raw) for _, raw in iter_archive(path))
+        if m.sender and m.recipients
+    )
+
+
+def features_for(
+    ctx: CheckContext, recipients: tuple[Recipient, ...] | None = None
+) -> tuple[tuple[Recipient, ...], np.ndarray, np.ndarray]:
+    """Feature matrix and rule scores for the message, or for it with other recipients (a slip).
+
+    Built through the detector's own rule pass and `feature_matrix`, as a live check is.
+    """
+    if recipients is not None:
+        ctx = CheckContext(replace(ctx.message, recipients=recipients), ctx.history, ctx.orgs)
+    scores: dict[str, float] = {}
+    for finding in _RULES.rule_findings(ctx):
+        for email, score in finding.scores.items():
+            scores[email] = max(scores.get(email, 0.0), score)
+    recipients, x = feature_matrix(ctx, ctx.recipients, scores)
+    return recipients, x, np.array([scores.get(r.email, 0.0) for r in recipients], dtype=np.float32)
+
+
+def replay(
+    path: Path,
+    train_fraction: float = 0.8,
+    seed: int = 0,
+    train_rate: float = 0.5,
+    internal: Sequence[str] = (),
+) -> Replayed:
+    """Replay one archive into training examples and test cases."""
+    rng = random.Random(f"{seed}:{path.name}")
+    messages = load(path)
+    cut = int(len(messages) * train_fraction)
+    histories: dict[str, SenderHistory] = {}
+    base = Organisations(internal)
+    out = Replayed(path.name)
+    for i, m in enumerate(messages):
+        assert m.sender is not None
+        sender = m.sender.email
+        h = histories.get(sender)
+        if h is None:
+            h = histories[sender] = SenderHistory(sender)
+        ctx = CheckContext(m, h, base)
+        if h.message_count >= WARM_UP and ctx.recipients:
+            if i < cut and rng.random() < train_rate:
+                _train_examples(ctx, rng, out)
+            elif i >= cut:
+                _test_cases(ctx, rng, out)
+        h.observe(m)
+        if i < cut:
+            out.learned += 1
+    return out
+
+
+def _train_examples(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
+    _, clean, _ = features_for(ctx)
+    out.train_x.append(clean)
+    out.train_y.append(np.zeros(len(clean), dtype=np.int8))
+    out.train_clean.append(True)
+    out.train_scenario.append("clean")
+    name = rng.choice(sorted(RECIPES))
+    slip = RECIPES[name](ctx.recipients, ctx.history, ctx.orgs, rng)
+    if slip is None:
+        return
+    recipients, x, _ = features_for(ctx, slip.recipients)
+    y = np.array([r.email == slip.wrong for r in recipients], dtype=np.int8)
+    out.train_x.append(x)
+    out.train_y.append(y)
+    out.train_clean.append(False)
+    out.train_scenario.append(name)
+
+
+def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
+    out.tested += 1
+    _, clean, rule_scores = features_for(ctx)
+    out.cases.append(Case("clean", clean, -1, rule_scores))
+    for name in sorted(RECIPES):
+        slip: Slip | None = RECIPES[name](ctx.recipients, ctx.history, ctx.orgs, rng)
+        if slip is None:
+            continue
+        recipients, x, rule_scores = features_for(ctx, slip.recipients)
+        wrong = next(i for i, r in enumerate(recipients) if r.email == slip.wrong)
+        out.cases.append(Case(name, x, wrong, rule_scores))
+
+
+def _replay(args: tuple[Path, float, int]) -> Replayed:
+    path, fraction, seed = args
+    return replay(path, fraction, seed)
+
+
+def replay_all(
+    archives: Sequence[Path],
+    train_fraction: float = 0.8,
+    seed: int = 0,
+    workers: int = 2,
+    progress: Callable[[], None] | None = None,
+) -> list[Replayed]:
+    jobs = [(p, train_fraction, seed) for p in archives]
+    out: list[Replayed] = []
+    if workers <= 1:
+        for job in jobs:
+            out.append(_replay(job))
+            if progress:
+                progress()
+        return out
+    with ProcessPoolExecutor(workers) as pool:
+        for result in pool.map(_replay, jobs):
+            out.append(result)
+            if progress:
+                progress()
+    return out
+
+
+def train(
+    replayed: Sequence[Replayed], seed: int = 0, min_messages: int = MIN_MESSAGES
+) -> MisdirectModel:
+    xs, ys, groups, scenario = [], [], [], []
+    rows = (
+        (x, y, s)
+        for r in replayed
+        for x, y, s in zip(r.train_x, r.train_y, r.train_scenario, strict=True)
+    )
+    for g, (x, y, s) in enumerate(rows):
+        xs.append(x)
+        ys.append(y)
+        groups.append(np.full(len(x), g))
+        scenario.append(np.full(len(x), s, dtype=object))
+    return fit(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        np.concatenate(groups),
+        np.concatenate(scenario),
+        seed,
+        min_messages,
+    )

@@ -1,0 +1,177 @@
+"""Simulated mis-sends, made the way real ones happen, from the sender's own history.
+
+Each recipe takes a real message and the sender's history before it and returns the recipients as
+they would be after the slip, plus the wrong address; or None when the recipe cannot apply (a
+sender with no colleague to confuse, say). Recipes only use what the sender could have typed or
+picked: their own contacts, a typo of a real recipient, another address of the same person.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from missend.history.model import SenderHistory
+from missend.learning.features import name_tokens
+from missend.message.model import Address, Field, Recipient
+from missend.orgs import Organisations, registrable_domain
+
+PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "aol.com", "outlook.com", "msn.com")
+
+
+@dataclass(frozen=True, slots=True)
+class Slip:
+    scenario: str
+    recipients: tuple[Recipient, ...]
+    wrong: str
+    replaced: str | None
+
+
+Recipe = Callable[[tuple[Recipient, ...], SenderHistory, Organisations, random.Random], Slip | None]
+
+
+def _swap(
+    recipients: tuple[Recipient, ...], target: Recipient, wrong: str
+) -> tuple[Recipient, ...]:
+    return tuple(
+        Recipient(Address(wrong), r.field) if r.email == target.email else r for r in recipients
+    )
+
+
+def _add(
+    recipients: tuple[Recipient, ...], wrong: str, rng: random.Random
+) -> tuple[Recipient, ...]:
+    field = recipients[0].field if recipients else Field.TO
+    out = list(recipients)
+    out.insert(rng.randint(0, len(out)), Recipient(Address(wrong), field))
+    return tuple(out)
+
+
+def autocomplete(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """Another of the sender's contacts sharing a first name, a last name or a typed prefix."""
+    present = {r.email for r in recipients}
+    targets = list(recipients)
+    rng.shuffle(targets)
+    for t in targets:
+        tokens = name_tokens(t)
+        local = t.address.local
+        prefix = local[:3]
+        candidates = []
+        for c in h.contacts.values():
+            if c.email in present:
+                continue
+            ct = name_tokens(c)
+            if (tokens and ct and (ct[0] == tokens[0] or ct[-1] == tokens[-1])) or (
+                len(prefix) == 3 and c.email.startswith(prefix)
+            ):
+                candidates.append(c.email)
+        if candidates:
+            wrong = rng.choice(sorted(candidates))
+            return Slip("autocomplete", _swap(recipients, t, wrong), wrong, t.email)
+    return None
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    if len(text) < 2:
+        return text + rng.choice(string.ascii_lowercase)
+    i = rng.randrange(len(text))
+    kind = rng.choice(("delete", "insert", "replace", "swap"))
+    letter = rng.choice(string.ascii_lowercase)
+    if kind == "delete":
+        return text[:i] + text[i + 1 :]
+    if kind == "insert":
+        return text[:i] + letter + text[i:]
+    if kind == "replace":
+        return text[:i] + letter + text[i + 1 :]
+    j = min(i + 1, len(text) - 1)
+    chars = list(text)
+    chars[i], chars[j] = chars[j], chars[i]
+    return "".join(chars)
+
+
+def typo(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """A slip of the finger in a real recipient's address, giving an address never used."""
+    t = rng.choice(recipients)
+    local, _, domain = t.email.rpartition("@")
+    for _ in range(10):
+        if rng.random() < 0.6:
+            wrong = f"{_typo(local, rng)}@{domain}"
+        else:
+            label, dot, rest = domain.partition(".")
+            wrong = f"{local}@{_typo(label, rng)}{dot}{rest}"
+        if wrong != t.email and wrong not in h.contacts and "@" in wrong and wrong.split("@")[0]:
+            return Slip("typo", _swap(recipients, t, wrong), wrong, t.email)
+    return None
+
+
+def other_address(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """The same person's other (usually private) address, picked instead of the work one."""
+    people = [r for r in recipients if not orgs.is_personal(r.email)] or list(recipients)
+    t = rng.choice(people)
+    tokens = name_tokens(t)
+    if len(tokens) >= 2:
+        first, last = tokens[0], tokens[-1]
+        local = rng.choice(
+            [
+                f"{first}.{last}",
+                f"{first}{last}",
+                f"{first[0]}{last}",
+                f"{last}{first[0]}",
+                f"{first}.{last}{rng.randint(1, 99)}",
+            ]
+        )
+    else:
+        local = t.address.local
+    domains = [d for d in PERSONAL_DOMAINS if d != registrable_domain(t.address.domain)]
+    wrong = f"{local}@{rng.choice(domains)}"
+    if wrong in h.contacts or wrong == t.email:
+        return None
+    return Slip("other-address", _swap(recipients, t, wrong), wrong, t.email)
+
+
+def colleague(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """A colleague from another team: an internal contact never written to with these people."""
+    present = {r.email for r in recipients}
+    linked: set[str] = set()
+    for r in recipients:
+        linked |= h.neighbours.get(r.email, set())
+    candidates = sorted(
+        c.email
+        for c in h.contacts.values()
+        if c.email not in present and c.email not in linked and orgs.is_internal(c.email)
+    )
+    if not candidates:
+        return None
+    wrong = rng.choice(candidates)
+    return Slip("colleague", _add(recipients, wrong, rng), wrong, None)
+
+
+def random_contact(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """Anyone from the sender's address book."""
+    present = {r.email for r in recipients}
+    candidates = sorted(e for e in h.contacts if e not in present)
+    if not candidates:
+        return None
+    wrong = rng.choice(candidates)
+    return Slip("random-contact", _add(recipients, wrong, rng), wrong, None)
+
+
+RECIPES: dict[str, Recipe] = {
+    "autocomplete": autocomplete,
+    "typo": typo,
+    "other-address": other_address,
+    "colleague": colleague,
+    "random-contact": random_contact,
+}

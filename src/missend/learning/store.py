@@ -1,0 +1,53 @@
+"""Training the misdirect model from archives, and keeping it in (and loading it from) the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from missend.history.store import Store, StoreError
+from missend.learning.model import MisdirectModel, ModelError
+from missend.learning.replay import replay_all, train
+
+MODEL_NAME = "misdirect"
+
+
+def train_from_archives(
+    archives: Sequence[Path],
+    workers: int = 2,
+    seed: int = 0,
+    progress: Callable[[], None] | None = None,
+) -> MisdirectModel:
+    """Replay each archive in date order and fit the model on simulated slips of its own mail."""
+    replayed = replay_all(archives, 1.0, seed, workers, progress)
+    if not any(r.train_x for r in replayed):
+        raise ValueError(
+            "too little mail to learn from: each sender needs at least 20 sent messages"
+        )
+    return train(replayed, seed)
+
+
+def save(store: Store, model: MisdirectModel, metrics: dict[str, Any] | None = None) -> int:
+    return store.save_model(
+        MODEL_NAME, model.to_bytes(), metrics or {"thresholds": model.thresholds}
+    )
+
+
+def load(store: Store) -> MisdirectModel | None:
+    """The newest model, or None (then the rules decide alone)."""
+    found = store.load_model(MODEL_NAME)
+    if found is None:
+        return None
+
+    try:
+        return MisdirectModel.from_bytes(found[1])
+    except ModelError as exc:
+        raise StoreError(f"the stored misdirect model cannot be used: {exc}") from exc
+
+
+def models_for(store: Store | None) -> dict[str, Any]:
+    if store is None:
+        return {}
+    model = load(store)
+    return {MODEL_NAME: model} if model is not None else {}

@@ -1,0 +1,130 @@
+"""The misdirect model: trained on simulated slips of the sender's own mail, it scores slips
+above ordinary recipients, and a check through the store makes the harness's decision."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from missend.detectors.base import CheckContext
+from missend.engine import Engine
+from missend.history.model import SenderHistory
+from missend.history.store import Store
+from missend.learning.model import MisdirectModel, ModelError
+from missend.learning.replay import features_for, load, replay, train
+from missend.learning.store import load as load_model
+from missend.learning.store import save
+from missend.message import parse_message
+from missend.testing import synthetic_archive
+
+SENDER = "pat.lowe@org.example"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("mail") / "pat.mbox"
+    box = mailbox.mbox(path)
+    for raw in synthetic_archive(SENDER, messages=1200, seed=3):
+        box.add(mailbox.mboxMessage(raw))
+    box.flush()
+    box.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(archive: Path) -> tuple[MisdirectModel, object]:
+    replayed = replay(archive, train_fraction=0.8, seed=1)
+    return train([replayed], seed=1, min_messages=200), replayed
+
+
+def test_slips_score_above_the_real_recipients(trained) -> None:  # type: ignore[no-untyped-def]
+    model, replayed = trained
+    wrong, right = [], []
+    for case in replayed.cases:
+        scores = model.scores(case.features)
+        if case.wrong >= 0:
+            wrong.append(scores[case.wrong])
+            right.extend(np.delete(scores, case.wrong))
+    assert np.median(wrong) > np.quantile(right, 0.9)
+
+
+def test_thresholds_warn_about_the_asked_share_of_clean_messages(trained) -> None:  # type: ignore[no-untyped-def]
+    model, replayed = trained
+    clean = [model.scores(c.features).max() for c in replayed.cases if c.wrong < 0]
+    warned = np.mean(np.array(clean) >= model.thresholds["0.02"])
+    assert warned < 0.08
+    assert model.thresholds["0.005"] >= model.thresholds["0.01"] >= model.thresholds["0.02"]
+
+
+def test_model_bytes_round_trip_and_tampering_is_caught(trained) -> None:  # type: ignore[no-untyped-def]
+    model, _ = trained
+    data = model.to_bytes()
+    again = MisdirectModel.from_bytes(data)
+    x = np.zeros((2, len(model.features)), dtype=np.float32)
+    assert np.allclose(again.scores(x), model.scores(x))
+    with pytest.raises(ModelError, match="digest"):
+        MisdirectModel.from_bytes(data[:-10] + b"0123456789")
+    with pytest.raises(ModelError):
+        MisdirectModel.from_bytes(b"not a model")
+
+
+def test_too_little_mail_trains_no_model(archive: Path) -> None:
+    replayed = replay(archive, train_fraction=0.8, seed=1)
+    with pytest.raises(ValueError, match="too little mail"):
+        train([replayed], seed=1, min_messages=10**6)
+
+
+def test_a_check_through_the_store_makes_the_harness_decision(
+    trained,
+    archive: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """Production path: learn the mail before a test message into the store, load the saved model,
+    check the message through the engine; the detector warns exactly when the harness would."""
+    model, _ = trained
+    messages = load(archive)
+    cut = int(len(messages) * 0.8)
+    target = messages[cut + 5]
+    with Store.open(f"sqlite:///{tmp_path / 'h.db'}") as store:
+        store.learn(messages[: cut + 5])
+        save(store, model)
+        loaded = load_model(store)
+        assert loaded is not None
+        engine = Engine(models={"misdirect": loaded})
+        history = store.snapshot(SENDER)
+        slipped = parse_message(
+            bytes(
+                target.__class__
+                and b"From: "
+                + SENDER.encode()
+                + b"\r\nTo: "
+                + b", ".join(r.email.encode() for r in target.recipients)
+                + b", kai.hart21@org.example\r\nSubject: "
+                + target.subject.encode()
+                + b"\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\n\r\n"
+                + target.body_text.encode()
+            )
+        )
+        verdict = engine.check(slipped, history)
+    reference = SenderHistory(SENDER)
+    for m in messages[: cut + 5]:
+        reference.observe(m)
+    ctx = CheckContext(slipped, reference, engine.orgs)
+    recipients, x, _ = features_for(ctx)
+    harness = {
+        r.email: model.severity(float(s)) for r, s in zip(recipients, model.scores(x), strict=True)
+    }
+    detector = {
+        email: score
+        for d in verdict.findings
+        if d.finding.detector == "misdirected-recipient"
+        for email, score in d.finding.scores.items()
+    }
+    for email, severity in harness.items():
+        if severity >= 0.2:
+            assert detector[email] == pytest.approx(severity)
+        else:
+            assert email not in detector
