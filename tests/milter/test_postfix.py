@@ -8,11 +8,13 @@ Postfix's, the hold queue is Postfix's, the release goes through `missend hold r
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.utils import getaddresses
@@ -41,7 +43,9 @@ CONFIGS = {
     "crash": "",
     "delay": "[delay]\nseconds = 1\n",
     "tcp": "",
+    "multi": "",
 }
+EXTRA = {"multi": ["--processes", "2"]}
 
 
 @dataclass
@@ -78,7 +82,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             dbs[name] = f"sqlite:///{work / name}.sqlite3"
             Store.open(dbs[name]).close()
             milters[name] = MilterProcess(
-                listen[name], dbs[name], config=config, log=work / f"{name}.log", env=postfix.env
+                listen[name],
+                dbs[name],
+                config=config,
+                extra=EXTRA.get(name, ()),
+                log=work / f"{name}.log",
+                env=postfix.env,
             ).start()
         postfix.launch()
         for milter in milters.values():
@@ -220,6 +229,43 @@ def test_over_tcp_the_milter_makes_the_same_fix(lab: Lab) -> None:
     copies = lab.sink.wait_for("Message-ID", "<tcp-1@missend.test>", 240)
     assert sorted(r for copy in copies for r in copy.rcpt_tos) == sorted(recipients)
     assert all(visible(copy.data) == [] for copy in copies)
+
+
+def test_several_milter_processes_share_the_socket_and_a_dead_one_is_replaced(lab: Lab) -> None:
+    citizens = [f"citizen{i}@gmail.com" for i in range(12)]
+    parent = lab.milters["multi"].process
+    assert parent is not None
+
+    def workers() -> list[int]:
+        children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+    def send_all(tag: str) -> None:
+        ids = [f"<{tag}-{i}@missend.test>" for i in range(6)]
+        with ThreadPoolExecutor(6) as pool:
+            sent = list(
+                pool.map(
+                    lambda mid: lab.send(
+                        "multi", raw_message(SENDER, citizens, message_id=mid), SENDER, citizens
+                    ),
+                    ids,
+                )
+            )
+        assert all(s.final().startswith("250") for s in sent)
+        for mid in ids:
+            [copy] = lab.sink.wait_for("Message-ID", mid, 12)
+            assert visible(copy.data) == []
+
+    first = wait_for(lambda: len(workers()) == 2 and workers(), 10, "two workers")
+    send_all("multi")
+    os.kill(first[0], signal.SIGKILL)
+    replaced = wait_for(
+        lambda: len(workers()) == 2 and first[0] not in workers() and workers(), 15, "a new worker"
+    )
+    assert first[1] in replaced
+    send_all("multi-again")
+    assert lab.milters["multi"].stop() == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in replaced)
 
 
 def test_undo_send_keeps_external_mail_in_postfix_hold_until_the_delay_has_passed(lab: Lab) -> None:

@@ -51,6 +51,12 @@ def serve_milter(
         float,
         typer.Option(help="Seconds a sender's history is cached (0: always read the store)."),
     ] = 30.0,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Processes sharing the socket (checks are Python: one core per process)."
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Check each message Postfix or Sendmail receives: deliver, fix, hold in the MTA, or refuse."""
@@ -84,7 +90,7 @@ def serve_milter(
     from missend.milter.server import serve
 
     try:
-        serve(Gateway(settings, store, history_ttl=history_ttl), address, secret)
+        serve(Gateway(settings, store, history_ttl=history_ttl), address, secret, processes)
     except Exception as exc:  # libmilter's own error type says only "cannot start"
         raise fail(f"the milter could not run on {address}: {exc}") from exc
     finally:

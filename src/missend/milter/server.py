@@ -29,6 +29,7 @@ from missend.milter.filter import MissendMilter, Service
 from missend.milter.learn import Learner
 from missend.milter.listen import Listen
 from missend.milter.notice import Notices
+from missend.milter.workers import supervise
 
 log = logging.getLogger(__name__)
 NAME = "missend"
@@ -39,31 +40,36 @@ EXCEPTION_POLICY = {"tempfail": milter.TEMPFAIL, "accept": milter.ACCEPT, "rejec
 """What libmilter answers if a callback raises outside the handled paths: the same as on_error."""
 
 
-def set_nodelay(port: int) -> bool:
-    """TCP_NODELAY on this process's listening TCP socket on `port` (libmilter keeps the fd)."""
-    done = False
+def listening_fd(listen: Listen) -> int | None:
+    """The descriptor of this process's listening socket for `listen` (libmilter does not say)."""
     for name in os.listdir("/proc/self/fd"):
         try:
             sock = socket.socket(fileno=os.dup(int(name)))
-        except OSError:
+        except (OSError, ValueError):
             continue
         with sock:
             try:
-                if (
-                    sock.family in (socket.AF_INET, socket.AF_INET6)
-                    and sock.type == socket.SOCK_STREAM
-                    and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-                    and sock.getsockname()[1] == port
+                if sock.type != socket.SOCK_STREAM or not sock.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_ACCEPTCONN
                 ):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    done = True
+                    continue
+                address = sock.getsockname()
             except OSError:
                 continue
-    return done
+            if listen.family == "unix" and sock.family == socket.AF_UNIX:
+                found = address == listen.path
+            else:
+                found = sock.family != socket.AF_UNIX and address[1] == listen.port
+            if found:
+                return int(name)
+    return None
 
 
-def open_listener(listen: Listen, timeout: float) -> None:
-    """Register the callbacks and open the socket; the MTA can connect once `milter.main` runs."""
+def open_listener(listen: Listen, timeout: float) -> int | None:
+    """Register the callbacks and open the socket; the MTA can connect once `milter.main` runs.
+
+    Returns the listening descriptor, when it can be found.
+    """
     milter.set_flags(ACTIONS)
     milter.set_connect_callback(Milter.connect_callback)
     milter.set_helo_callback(lambda ctx, host: ctx.getpriv().hello(host))
@@ -94,8 +100,14 @@ def open_listener(listen: Listen, timeout: float) -> None:
         os.chmod(listen.path, SOCKET_MODE)
     else:
         milter.opensocket(True)
-        if not set_nodelay(listen.port):
+    fd = listening_fd(listen)
+    if listen.family != "unix":
+        if fd is None:
             log.warning("could not set TCP_NODELAY on %s; prefer a unix socket", listen)
+        else:
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return fd
 
 
 class DelayedReleases:
@@ -182,11 +194,33 @@ def stop_on_signals() -> None:
     threading.Thread(target=watch, name="missend-signals", daemon=True).start()
 
 
-def serve(gateway: Gateway, listen: Listen, secret: bytes | None = None) -> None:
-    """Run until the MTA-side loop ends (SIGTERM or SIGINT; libmilter handles both)."""
+def serve(
+    gateway: Gateway, listen: Listen, secret: bytes | None = None, processes: int = 1
+) -> None:
+    """Run until SIGTERM, SIGINT or SIGHUP; with `processes` > 1, that many share the socket."""
+    config = gateway.config
+    milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
+    fd = open_listener(listen, config.milter.timeout)
+    log.info(
+        "missend milter listening on %s (on error: %s, %d process(es))",
+        listen,
+        config.milter.on_error,
+        processes,
+    )
+    if processes <= 1:
+        run_worker(gateway, secret, releases=True)
+        return
+    if fd is None:
+        raise RuntimeError(f"cannot find the socket for {listen} to share it between processes")
+    os.set_blocking(fd, False)  # the processes that lose the race for a connection go back to wait
+    gateway.store.engine.dispose()  # no pooled connection may cross a fork
+    supervise(processes, lambda index: run_worker(gateway, secret, releases=index == 0))
+
+
+def run_worker(gateway: Gateway, secret: bytes | None, *, releases: bool) -> None:
+    """One process's share: libmilter's threads, the learner, notices, and (in one) releases."""
     config = gateway.config
     stop_on_signals()
-    milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
     learner = Learner(gateway).start() if config.learn.from_traffic else None
     notices = None
     if config.hold.notify_sender and secret is None:
@@ -195,14 +229,14 @@ def serve(gateway: Gateway, listen: Listen, secret: bytes | None = None) -> None
         notices = Notices(config.hold, secret).start()
     service = Service(gateway, config.milter.on_error, learner, notices)
     Milter.factory = lambda: MissendMilter(service)
-    open_listener(listen, config.milter.timeout)
-    releases = DelayedReleases(gateway, config).start() if config.delay.seconds > 0 else None
-    log.info("missend milter listening on %s (on error: %s)", listen, config.milter.on_error)
+    delayed = None
+    if releases and config.delay.seconds > 0:
+        delayed = DelayedReleases(gateway, config).start()
     try:
         milter.main()
     finally:
-        if releases is not None:
-            releases.stop()
+        if delayed is not None:
+            delayed.stop()
         if learner is not None:
             learner.stop()
         if notices is not None:
