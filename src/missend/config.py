@@ -19,6 +19,8 @@ from missend.detectors import default_registry
 from missend.policy import Policy, PolicyError
 
 POLICY_KEYS = frozenset({"internal_domains", "bands", "actions", "detectors"})
+DELEGATED = frozenset({"api", "register"})
+"""Tables read and checked by their own services (`missend.api.settings`), allowed here."""
 
 
 class ConfigError(PolicyError):
@@ -171,10 +173,11 @@ def from_dict(data: Mapping[str, Any]) -> Config:
     sections: dict[str, type[Any]] = {
         f.name: get_type_hints(Config)[f.name] for f in fields(Config) if f.name != "policy"
     }
-    unknown = sorted(set(data) - POLICY_KEYS - set(sections))
+    unknown = sorted(set(data) - POLICY_KEYS - DELEGATED - set(sections))
     if unknown:
         raise ConfigError(
-            f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(POLICY_KEYS | set(sections)))}"
+            f"unknown key(s) {', '.join(unknown)}; expected "
+            f"{', '.join(sorted(POLICY_KEYS | DELEGATED | set(sections)))}"
         )
     policy = Policy.from_dict(
         {k: v for k, v in data.items() if k in POLICY_KEYS}, default_registry().names()

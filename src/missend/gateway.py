@@ -22,12 +22,14 @@ from missend.engine import Engine
 from missend.history.model import SenderHistory
 from missend.history.store import Store, StoreError
 from missend.hold.queue import Held, HoldQueue, Reason
+from missend.learning.store import models_for
 from missend.message import Message, parse_message
 from missend.message.limits import Limits
 from missend.rewrite import RecipientChange, rewrite_recipients
 from missend.verdict import Action, Verdict
 
 log = logging.getLogger(__name__)
+MODEL_REFRESH_SECONDS = 300.0
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
 
 
@@ -129,6 +131,7 @@ class Gateway:
         self.config = config
         self.store = store
         self.engine = Engine(config.policy)
+        self._models_checked = float("-inf")
         self.queue = HoldQueue(store)
         self.histories = HistoryCache(store, history_ttl)
         self.limits = limits or Limits()
@@ -163,6 +166,7 @@ class Gateway:
         source: str,
         mta_queue_id: str | None,
     ) -> Decision:
+        self._refresh_models()
         message = parse_message(raw, envelope_from or None, envelope_to, self.limits)
         sender = message.sender.email if message.sender else ""
         verdict = self.engine.check(message, self.histories.get(sender))
@@ -237,6 +241,15 @@ class Gateway:
             header=header,
             change=change,
         )
+
+    def _refresh_models(self) -> None:
+        """Pick up a newly trained model without a restart; the store being down surfaces as the
+        temporary failure the caller turns into a retry."""
+        stamp = time.monotonic()
+        if stamp - self._models_checked < MODEL_REFRESH_SECONDS:
+            return
+        self.engine.models = models_for(self.store)
+        self._models_checked = stamp
 
     def _delayed(self, message: Message) -> bool:
         if self.config.delay.seconds <= 0:

@@ -5,6 +5,7 @@ Pages added later (the dashboard) reach the same objects through `services(reque
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,11 +22,23 @@ from missend.audit.log import AuditLog
 from missend.config import Config
 from missend.engine import Engine
 from missend.gateway import HistoryCache
-from missend.history.store import Store
+from missend.history.store import Store, StoreError
 from missend.hold.queue import HoldQueue
+from missend.learning.store import models_for
 from missend.register.repository import Register
 
 _PURGE_EVERY = 600.0
+log = logging.getLogger(__name__)
+
+
+def _models(store: Store) -> dict[str, object]:
+    """The trained models; if they cannot be read at start the rules decide alone (the checks
+    that need the store will answer 503 until it is back)."""
+    try:
+        return models_for(store)
+    except StoreError as exc:
+        log.warning("no trained model loaded: %s", exc)
+        return {}
 
 
 @dataclass
@@ -62,7 +75,7 @@ class Services:
             config=config,
             settings=settings,
             store=store,
-            engine=Engine(config.policy),
+            engine=Engine(config.policy, models=_models(store)),
             histories=HistoryCache(store, history_ttl),
             queue=HoldQueue(store),
             audit=audit,
