@@ -9,9 +9,11 @@ Three paths to the same sink (a separate process that accepts everything):
 - missend: `missend serve smtp` with the default policy, a SQLite store holding 2,000 messages of
   sender history, learning from every message it relays.
 Each client keeps one SMTP connection open and sends messages one after another, as an application
-or a submission server would. Latency is the client's whole transaction (MAIL to the reply to
-DATA); "added" is a path's percentile minus the plain relay's. The relay's CPU time comes from
-/proc, so what a message costs is visible apart from the machine's other work.
+or a submission server would. Two loads: flat out (throughput), and paced at a fixed rate below
+saturation, where latency counts from when each message was due (queueing included). Latency is
+the client's whole transaction (MAIL to the reply to DATA); "added" is a path's percentile minus
+the plain relay's. The relay's CPU time comes from /proc, so what a message costs is visible apart
+from the machine's other work. Every run gets fresh messages, so missend learns each one.
 """
 
 from __future__ import annotations
@@ -295,6 +297,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 for phase, count, rate in phases:
                     messages = batch(count)  # new Message-IDs: the relay learns each round anew
                     for name, (target, measured) in paths.items():
+                        time.sleep(args.settle)  # the last run's learning is written by now
                         before = measured.cpu_seconds() if measured else 0.0
                         seconds, latencies, errors = load(target.port, messages, args.clients, rate)
                         cpu = measured.cpu_seconds() - before if measured else None
@@ -337,6 +340,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=100, help="Distinct senders in the mix.")
     parser.add_argument("--rate", type=float, default=100.0, help="Paced load, messages/s.")
     parser.add_argument("--paced", type=int, default=800, help="Messages in the paced run.")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=7.0,
+        help="Seconds of quiet before each run, so the relay has written the last run's learning.",
+    )
     parser.add_argument("--json", type=Path, help="Also write the rows here.")
     parser.add_argument(
         "--relay-args",

@@ -258,3 +258,17 @@ def test_the_notice_link_tokens_name_the_held_message(
     assert isinstance(body, bytes)
     token = body.decode().split("release?token=")[1].split()[0]
     assert verify(b"k" * 32, token, "release").hold_id == held.id
+
+
+def test_the_notice_goes_to_the_envelope_sender_not_to_a_forged_from(
+    start_relay: StartRelay, sink: SinkServer, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"k" * 32)
+    config = policy("exposed-recipients", "high", "hold")
+    relay = start_relay(replace(config, hold=HoldConfig(secret_file=str(secret))))
+    forged = mail("ceo@agency.example.gov.uk", CITIZENS)
+    send(relay.port, GOV, CITIZENS, forged)
+    assert wait_for(lambda: len(sink.messages) == 1)
+    assert sink.messages[0].rcpt_tos == (GOV,)
+    assert message_from_bytes(sink.messages[0].data)["To"] == GOV

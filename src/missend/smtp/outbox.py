@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from email.message import Message as EmailPart
 from email.mime.base import MIMEBase
@@ -170,11 +171,16 @@ def settle(
 
 
 def notify(queue: HoldQueue, held: Held, config: HoldConfig, secret: bytes) -> Held | None:
-    """Queue the notice telling the sender why their message was held and how to let it go."""
-    if not held.sender or "@" not in held.sender:
+    """Queue the notice telling the sender why their message was held and how to let it go.
+
+    It goes to the envelope sender (who submitted the message), not to whatever the From header
+    claims, so a forged From cannot have someone else told about the message.
+    """
+    to = held.envelope_from or held.sender
+    if "@" not in to:
         return None
     notice = sender_notice(
-        held,
+        replace(held, sender=to),
         notice_from=config.notice_from,
         secret=secret,
         ttl_seconds=config.token_hours * 3600,
@@ -184,7 +190,7 @@ def notify(queue: HoldQueue, held: Held, config: HoldConfig, secret: bytes) -> H
         queue,
         notice.as_bytes(),
         "",
-        [held.sender],
+        [to],
         generated("notice"),
         subject=str(notice["Subject"]),
         sender="",

@@ -187,9 +187,9 @@ def serve(relay: Relay, ready: Callable[[str, int], None]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        host, port = await relay.start()
-        ready(host, port)
         try:
+            host, port = await relay.start()
+            ready(host, port)
             await stop.wait()
         finally:
             await relay.stop()
