@@ -2,10 +2,12 @@
 
     python benchmarks/bench_milter.py [--messages 2000] [--clients 8] [--rate 50] [--rounds 5]
 
-One real Postfix (a private instance, see tests/milter/postfix.py) with three smtpd listeners that
-differ only in `smtpd_milters`:
+One real Postfix (a private instance, see tests/milter/postfix.py) with one smtpd listener per path,
+differing only in `smtpd_milters`:
 - plain: no milter;
 - milter: `missend serve milter` on a unix socket (the recommended set-up);
+- milter-nolearn: the same, with learning from traffic turned off, to show what learning costs;
+- milter-Np: the same as milter, run as N processes sharing the socket (`--processes`);
 - milter-tcp: the same milter process configuration on inet:127.0.0.1, to show what TCP costs.
 Every listener relays to the same sink (a separate process that accepts everything). The milter has
 the default policy, a SQLite store with 2,000 messages of sender history, and learns from every
@@ -236,8 +238,11 @@ def load(
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of the process and its live children (the workers of `--processes`)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -251,22 +256,35 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     phases = [("flat out", args.messages, None), (f"{args.rate:g}/s", args.paced, args.rate)]
     postfix = lab.Postfix(Path(args.postfix_dir))
-    ports = {name: lab.free_port() for name in ("plain", "milter", "milter-tcp")}
+    many = f"milter-{args.processes}p"
+    names = ("plain", "milter", "milter-nolearn", many, "milter-tcp")
+    ports = {name: lab.free_port() for name in names}
     listen = {
         "milter": f"unix:{postfix.sockets / 'bench.sock'}",
+        "milter-nolearn": f"unix:{postfix.sockets / 'bench-nolearn.sock'}",
+        many: f"unix:{postfix.sockets / 'bench-many.sock'}",
         "milter-tcp": f"inet:127.0.0.1:{lab.free_port()}",
     }
+    processes = {many: args.processes}
     with tempfile.TemporaryDirectory() as tmp:
         urls = {name: f"sqlite:///{Path(tmp) / name}.db" for name in listen}
         for url in urls.values():
             prelearn(url, people, 2000)
+        no_learning = Path(tmp) / "nolearn.toml"
+        no_learning.write_text("[learn]\nfrom_traffic = false\n")
         sink, sink_port = start_sink()
         postfix.configure(sink_port, {ports[n]: listen.get(n) for n in ports})
         milters = {
             name: lab.MilterProcess(
                 spec,
                 urls[name],
-                extra=["--log-level", "WARNING"],
+                extra=[
+                    "--log-level",
+                    "WARNING",
+                    "--processes",
+                    str(processes.get(name, 1)),
+                ],
+                config=no_learning if name == "milter-nolearn" else None,
                 log=Path(tmp) / f"{name}.log",
                 env=postfix.env,
             ).start()
@@ -350,6 +368,9 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=600, help="Messages in each paced run.")
     parser.add_argument(
         "--postfix-dir", default="/var/tmp/missend-bench-postfix", help="The private instance."
+    )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="Processes of the milter-Np path (--processes)."
     )
     parser.add_argument("--json", type=Path, help="Also write the rows here.")
     args = parser.parse_args()

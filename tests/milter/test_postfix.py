@@ -22,9 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from missend.config import Config
+from missend.gateway import Gateway
 from missend.history.store import Store
 from missend.hold.queue import HoldQueue, Status
 from missend.message import parse_message
+from missend.milter.housekeeping import Housekeeping
 from missend.milter.release import ReleaseError, release_from_postfix
 from missend.testing import raw_message
 
@@ -292,6 +295,26 @@ def test_releasing_a_message_postfix_no_longer_holds_fails_and_says_why(
         release_from_postfix("9F8E7D6C5B")
     with pytest.raises(ReleaseError, match="not a Postfix queue id"):
         release_from_postfix("-d ALL")
+
+
+def test_a_message_cancelled_in_missend_is_deleted_from_postfix_hold_queue(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, recipients, _ = incident()
+    raw = with_message_id(raw, "<cancel-1@missend.test>")
+    sent = lab.send("hold", raw, SENDER, recipients)
+    queue_id = sent.queue_id
+    assert queue_id is not None
+    wait_for(lambda: queue_id in lab.postfix.in_hold(), 10, "the Postfix hold queue")
+    with Store.open(lab.dbs["hold"]) as store:
+        gateway = Gateway(Config(), store)
+        [held] = [h for h in gateway.queue.find() if h.mta_queue_id == queue_id]
+        monkeypatch.setenv("MAIL_CONFIG", str(lab.postfix.config))
+        assert Housekeeping(gateway, Config()).sweep() == []
+        assert gateway.queue.cancel(held.id, "officer") is not None
+        assert Housekeeping(gateway, Config()).sweep() == [queue_id]
+    assert queue_id not in lab.postfix.in_hold()
+    assert lab.sink.with_header("Message-ID", "<cancel-1@missend.test>") == []
 
 
 def test_a_milter_that_dies_mid_transaction_gets_a_451_and_while_down_every_message_a_4xx(

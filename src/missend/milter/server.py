@@ -1,9 +1,10 @@
-"""The milter as a running service: the libmilter listener, the learner, and delayed releases.
+"""The milter as a running service: the libmilter listener, its workers, and their helpers.
 
-This is pymilter's `runmilter` spelled out, for the two steps it does not allow between opening the
-socket and serving: making a unix socket connectable by the MTA's unprivileged user, and turning
-off Nagle's algorithm on a TCP listener (accepted sockets inherit it on Linux), which otherwise
-costs tens of milliseconds per message in delayed ACKs.
+This is pymilter's `runmilter` spelled out, for what it does not allow between opening the socket
+and serving: making a unix socket connectable by the MTA's unprivileged user, turning off Nagle's
+algorithm for the milter's replies on a TCP listener (accepted sockets inherit it on Linux), and
+sharing the socket between worker processes. Over TCP, Postfix's own small writes still wait for
+delayed ACKs (measured: about 45 ms a message on loopback), so a unix socket is the default.
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ import os
 import signal
 import socket
 import threading
-from datetime import timedelta
 from pathlib import Path
 
 import Milter  # type: ignore[import-untyped]
 
 import milter  # type: ignore[import-not-found]
-from missend.config import Config
 from missend.gateway import Gateway
-from missend.hold.queue import Held, now
-from missend.hold.release import release
-from missend.milter import SOURCE
 from missend.milter import release as _releaser  # noqa: F401  (registers the milter's releaser)
 from missend.milter.filter import MissendMilter, Service
+from missend.milter.housekeeping import Housekeeping
 from missend.milter.learn import Learner
 from missend.milter.listen import Listen
 from missend.milter.notice import Notices
@@ -35,7 +32,6 @@ log = logging.getLogger(__name__)
 NAME = "missend"
 ACTIONS = milter.ADDHDRS | milter.CHGHDRS | milter.QUARANTINE
 SOCKET_MODE = 0o666
-MAX_BACKOFF = timedelta(hours=1)
 EXCEPTION_POLICY = {"tempfail": milter.TEMPFAIL, "accept": milter.ACCEPT, "reject": milter.REJECT}
 """What libmilter answers if a callback raises outside the handled paths: the same as on_error."""
 
@@ -110,69 +106,6 @@ def open_listener(listen: Listen, timeout: float) -> int | None:
     return fd
 
 
-class DelayedReleases:
-    """Releases the milter's delayed ("undo send") messages from Postfix's hold queue when due."""
-
-    def __init__(
-        self,
-        gateway: Gateway,
-        config: Config,
-        *,
-        poll: float = 1.0,
-        stale_after: timedelta = timedelta(minutes=5),
-        backoff: timedelta = timedelta(seconds=30),
-    ) -> None:
-        self.queue = gateway.queue
-        self.config = config
-        self.poll = poll
-        self.stale_after = stale_after
-        self.backoff = backoff
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="missend-release", daemon=True)
-
-    def start(self) -> DelayedReleases:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
-
-    def _ready(self, held: Held) -> bool:
-        if held.source != SOURCE:
-            return False
-        if held.attempts == 0:
-            return True
-        pause = min(self.backoff * (1 << min(held.attempts - 1, 16)), MAX_BACKOFF)
-        return now() >= held.updated_at + pause
-
-    def tick(self) -> int:
-        """One round: put back releases a crash left unfinished, release what is due."""
-        for stale in self.queue.stale_releasing(self.stale_after):
-            if stale.source == SOURCE:
-                self.queue.requeue(stale.id)
-        sent = 0
-        for held in self.queue.due():
-            if not self._ready(held):
-                continue
-            try:
-                release(self.queue, self.config, held.id, by="missend-milter")
-                sent += 1
-            except LookupError:
-                continue  # another node took it first
-            except Exception as exc:
-                log.warning("could not release delayed %s: %s", held.id, exc)
-        return sent
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll):
-            try:
-                self.tick()
-            except Exception:  # a store hiccup must not end the loop
-                log.exception("delayed releases failed; trying again")
-
-
 def stop_on_signals() -> None:
     """End `milter.main` on SIGTERM, SIGINT or SIGHUP, whichever thread the signal lands in.
 
@@ -218,7 +151,7 @@ def serve(
 
 
 def run_worker(gateway: Gateway, secret: bytes | None, *, releases: bool) -> None:
-    """One process's share: libmilter's threads, the learner, notices, and (in one) releases."""
+    """One process's share: libmilter's threads, the learner, notices, and (in one) housekeeping."""
     config = gateway.config
     stop_on_signals()
     learner = Learner(gateway).start() if config.learn.from_traffic else None
@@ -229,14 +162,12 @@ def run_worker(gateway: Gateway, secret: bytes | None, *, releases: bool) -> Non
         notices = Notices(config.hold, secret).start()
     service = Service(gateway, config.milter.on_error, learner, notices)
     Milter.factory = lambda: MissendMilter(service)
-    delayed = None
-    if releases and config.delay.seconds > 0:
-        delayed = DelayedReleases(gateway, config).start()
+    upkeep = Housekeeping(gateway, config).start() if releases else None
     try:
         milter.main()
     finally:
-        if delayed is not None:
-            delayed.stop()
+        if upkeep is not None:
+            upkeep.stop()
         if learner is not None:
             learner.stop()
         if notices is not None:
