@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from missend.engine import Engine
-from missend.history.archive import iter_archive
 from missend.history.model import SenderHistory
-from missend.message import Message, parse_message
+from missend.learning.replay import load
+from missend.message import Message
 from missend.policy import Policy
 from missend.verdict import Action
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -61,25 +58,14 @@ class CleanReport:
         return data
 
 
-def _ordered(messages: Iterable[Message]) -> list[Message]:
-    def key(m: Message) -> datetime:
-        d = m.date
-        if d is None:
-            return _EPOCH
-        return d if d.tzinfo else d.replace(tzinfo=UTC)
-
-    return sorted(messages, key=key)
-
-
-def load(path: Path) -> list[Message]:
-    return _ordered(parse_message(raw) for _, raw in iter_archive(path))
-
-
 def evaluate_archive(
-    path: Path, train_fraction: float = 0.8, policy: Policy | None = None
+    path: Path,
+    train_fraction: float = 0.8,
+    policy: Policy | None = None,
+    models: Mapping[str, Any] | None = None,
 ) -> CleanReport:
-    engine = Engine(policy)
-    messages = [m for m in load(path) if m.sender and m.recipients]
+    engine = Engine(policy, models=models)
+    messages = load(path)
     cut = int(len(messages) * train_fraction)
     histories: dict[str, SenderHistory] = {}
 
@@ -141,24 +127,23 @@ def evaluate(
     train_fraction: float = 0.8,
     policy: Policy | None = None,
     workers: int = 1,
-    progress: Any = None,
+    progress: Callable[[], None] | None = None,
+    models: Mapping[str, Any] | None = None,
 ) -> CleanReport:
     """Evaluate each archive on its own (one person's mail each) and add the counts up."""
     archives = list(_archives(paths))
     total = CleanReport()
+    n = len(archives)
+    args = (archives, [train_fraction] * n, [policy] * n, [models] * n)
     if workers <= 1:
-        results: Iterable[CleanReport] = (
-            evaluate_archive(p, train_fraction, policy) for p in archives
-        )
+        results: Iterable[CleanReport] = map(evaluate_archive, *args)
         for r in results:
             total.add(r)
             if progress:
                 progress()
         return total
     with ProcessPoolExecutor(workers) as pool:
-        for r in pool.map(
-            evaluate_archive, archives, [train_fraction] * len(archives), [policy] * len(archives)
-        ):
+        for r in pool.map(evaluate_archive, *args):
             total.add(r)
             if progress:
                 progress()

@@ -1,0 +1,39 @@
+"""The operating points: thresholds from clean mail, then who is caught and who is ranked first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from missend.evaluation.misdirect import operating_points
+from missend.learning.replay import Case
+
+
+def case(scenario: str, scores: list[float], wrong: int = -1) -> tuple[Case, np.ndarray]:
+    x = np.zeros((len(scores), 1), dtype=np.float32)
+    return Case(scenario, x, wrong, np.zeros(len(scores), dtype=np.float32)), np.array(scores)
+
+
+def test_thresholds_come_from_clean_messages_and_ties_are_not_ranked_first() -> None:
+    clean = [case("clean", [i / 1000]) for i in range(1000)]
+    slips = [
+        case("typo", [0.1, 0.9999], wrong=1),  # caught and ranked first
+        case("typo", [0.9999, 0.5], wrong=1),  # caught, but someone else ranks first
+        case("colleague", [0.2, 0.3], wrong=1),  # not caught
+        case("colleague", [0.9999, 0.9999], wrong=0),  # caught, tie: not ranked first
+    ]
+    cases, scores = zip(*(clean + slips), strict=True)
+    points = operating_points(list(cases), list(scores))
+    one = points["0.01"]
+    assert one.clean_warned == pytest.approx(0.01, abs=0.002)
+    assert one.flagged == pytest.approx(3 / 4)
+    assert one.top1 == pytest.approx(1 / 4)
+    assert one.by_scenario["typo"] == {"cases": 2, "flagged": 1.0, "top1": 0.5}
+    assert one.by_scenario["colleague"]["top1"] == 0.0
+    assert points["0.02"].clean_warned == pytest.approx(0.02, abs=0.002)
+
+
+def test_a_lone_wrong_recipient_is_ranked_first_when_caught() -> None:
+    clean = [case("clean", [i / 100]) for i in range(100)]
+    cases, scores = zip(*([*clean, case("autocomplete", [0.999], wrong=0)]), strict=True)
+    assert operating_points(list(cases), list(scores))["0.02"].top1 == 1.0
