@@ -24,6 +24,7 @@ from missend.api.schemas import DraftIn
 from missend.api.services import Services
 from missend.api.settings import ServiceSettings
 from missend.config import Config
+from missend.dashboard import router as dashboard_router
 from missend.history.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(holds.router)
     app.include_router(incidents.router)
     app.include_router(admin.router)
+    app.include_router(dashboard_router())
 
     _document_draft(app)
 

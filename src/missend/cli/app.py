@@ -391,3 +391,6 @@ app.add_typer(token_app, name="token")
 app.add_typer(incident_app, name="incident")
 app.add_typer(audit_app, name="audit")
 import missend.cli.serve_milter  # noqa: E402, F401
+from missend.cli.user_cmd import user_app  # noqa: E402
+
+app.add_typer(user_app, name="user")

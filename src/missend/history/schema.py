@@ -409,3 +409,53 @@ class ModelRow(Base):
 
 
 models: Table = metadata.tables["models"]
+
+
+# --- Dashboard users, their sessions and the cookie-signing key (revision 0005) ---
+
+
+class DashboardUser(Base):
+    """An officer or admin who signs in to the dashboard; the password is kept only as argon2id."""
+
+    __tablename__ = "dashboard_users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A signed-in browser, found by the SHA-256 of its cookie; deleting the row signs it out."""
+
+    __tablename__ = "dashboard_sessions"
+    __table_args__ = (
+        Index("ix_dashboard_sessions_user_id", "user_id"),
+        Index("ix_dashboard_sessions_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("dashboard_users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DashboardKey(Base):
+    """The key that signs session cookies and derives CSRF tokens, shared by every API node."""
+
+    __tablename__ = "dashboard_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+dashboard_users: Table = metadata.tables["dashboard_users"]
+dashboard_sessions: Table = metadata.tables["dashboard_sessions"]
+dashboard_keys: Table = metadata.tables["dashboard_keys"]
