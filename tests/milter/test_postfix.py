@@ -44,7 +44,7 @@ CONFIGS = {
     "broken": "",
     "broken-open": '[milter]\non_error = "accept"\n',
     "crash": "",
-    "delay": "[delay]\nseconds = 1\n",
+    "delay": "[delay]\nseconds = 3\n",
     "tcp": "",
     "multi": "",
 }
@@ -165,7 +165,7 @@ def test_a_blocked_message_gets_a_550_with_the_explanation_and_goes_nowhere(lab:
     assert "outside recipients can see each other" in reply
     assert "Move the 240 outside recipients to Bcc" in reply
     assert sent.returncode != 0
-    assert lab.postfix.queue() == []
+    wait_for(lambda: not lab.postfix.queue(), 15, "an empty Postfix queue")
     assert lab.sink.with_header("Message-ID", "<blocked-1@missend.test>") == []
 
 
@@ -335,7 +335,7 @@ def test_a_milter_that_dies_mid_transaction_gets_a_451_and_while_down_every_mess
     sent = lab.send("crash", raw, SENDER, to)
     assert sent.final().startswith("4"), sent.transcript[-2000:]
     assert "queued as" not in sent.transcript
-    assert lab.postfix.queue() == []
+    wait_for(lambda: not lab.postfix.queue(), 15, "an empty Postfix queue")
     for message_id in ("<crash-1@missend.test>", "<down-1@missend.test>"):
         assert lab.sink.with_header("Message-ID", message_id) == []
 

@@ -26,7 +26,7 @@ from missend.milter.housekeeping import Housekeeping
 from missend.milter.learn import Learner
 from missend.milter.listen import Listen
 from missend.milter.notice import Notices
-from missend.milter.workers import supervise
+from missend.milter.workers import Supervisor
 
 log = logging.getLogger(__name__)
 NAME = "missend"
@@ -132,6 +132,11 @@ def serve(
 ) -> None:
     """Run until SIGTERM, SIGINT or SIGHUP; with `processes` > 1, that many share the socket."""
     config = gateway.config
+    supervisor = Supervisor()
+    if processes <= 1:
+        stop_on_signals()
+    else:
+        supervisor.install()
     milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
     fd = open_listener(listen, config.milter.timeout)
     log.info(
@@ -141,19 +146,22 @@ def serve(
         processes,
     )
     if processes <= 1:
-        run_worker(gateway, secret, releases=True)
+        run_worker(gateway, secret, releases=True, signals=False)
         return
     if fd is None:
         raise RuntimeError(f"cannot find the socket for {listen} to share it between processes")
     os.set_blocking(fd, False)  # the processes that lose the race for a connection go back to wait
     gateway.store.engine.dispose()  # no pooled connection may cross a fork
-    supervise(processes, lambda index: run_worker(gateway, secret, releases=index == 0))
+    supervisor.run(processes, lambda index: run_worker(gateway, secret, releases=index == 0))
 
 
-def run_worker(gateway: Gateway, secret: bytes | None, *, releases: bool) -> None:
+def run_worker(
+    gateway: Gateway, secret: bytes | None, *, releases: bool, signals: bool = True
+) -> None:
     """One process's share: libmilter's threads, the learner, notices, and (in one) housekeeping."""
     config = gateway.config
-    stop_on_signals()
+    if signals:
+        stop_on_signals()
     learner = Learner(gateway).start() if config.learn.from_traffic else None
     notices = None
     if config.hold.notify_sender and secret is None:

@@ -18,12 +18,15 @@ from types import FrameType
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE = 1.0
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def _child(index: int, work: Callable[[int], None]) -> int:
     pid = os.fork()
     if pid:
         return pid
+    for signum in SIGNALS:  # the worker sets its own; until then a signal just ends it
+        signal.signal(signum, signal.SIG_DFL)
     code = 0
     try:
         work(index)
@@ -34,31 +37,38 @@ def _child(index: int, work: Callable[[int], None]) -> int:
         os._exit(code)
 
 
-def supervise(processes: int, work: Callable[[int], None]) -> None:
-    """Run `work(index)` in `processes` forked children until a stop signal; restart the dead."""
-    children: dict[int, int] = {}
-    stopping = False
+class Supervisor:
+    """Forks the workers, restarts the dead, passes a stop signal on to all of them."""
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
+    def __init__(self) -> None:
+        self.children: dict[int, int] = {}
+        self.stopping = False
+
+    def install(self) -> None:
+        """Take the stop signals now, before the socket opens, so none can kill the parent."""
+        for signum in SIGNALS:
+            signal.signal(signum, self._stop)
+
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, stop)
-    for index in range(processes):
-        children[_child(index, work)] = index
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        index = children.pop(pid, -1)
-        if stopping or index < 0:
-            continue
-        log.warning("milter worker %d ended (status %d); starting another", index, status)
-        time.sleep(RESTART_PAUSE)
-        if not stopping:
-            children[_child(index, work)] = index
+    def run(self, processes: int, work: Callable[[int], None]) -> None:
+        """Run `work(index)` in `processes` children until a stop signal."""
+        for index in range(processes):
+            if not self.stopping:
+                self.children[_child(index, work)] = index
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            index = self.children.pop(pid, -1)
+            if self.stopping or index < 0:
+                continue
+            log.warning("milter worker %d ended (status %d); starting another", index, status)
+            time.sleep(RESTART_PAUSE)
+            if not self.stopping:
+                self.children[_child(index, work)] = index
