@@ -43,7 +43,7 @@ def set_key(emails: list[str] | tuple[str, ...] | frozenset[str]) -> str:
     return hashlib.sha256("\n".join(sorted(emails)).encode()).hexdigest()[:32]
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     try:
@@ -52,7 +52,7 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
         return a
 
 
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+def latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     try:
@@ -110,8 +110,8 @@ class SenderHistory:
             if c is None:
                 c = self.contacts[email] = Contact(email)
             c.count += 1
-            c.first_seen = _earliest(c.first_seen, when)
-            c.last_seen = _latest(c.last_seen, when)
+            c.first_seen = earliest(c.first_seen, when)
+            c.last_seen = latest(c.last_seen, when)
             if names.get(email):
                 c.name = names[email]
         if len(emails) <= MAX_PAIR_RECIPIENTS:

@@ -44,7 +44,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, set_key, thread_key
+from missend.history.model import (
+    MAX_PAIR_RECIPIENTS,
+    Contact,
+    SenderHistory,
+    earliest,
+    latest,
+    set_key,
+    thread_key,
+)
 from missend.history.schema import (
     contacts,
     ingested,
@@ -151,24 +159,6 @@ class _Delta:
     thread_last: dict[str, datetime] = field(default_factory=dict)
     set_last: dict[str, datetime] = field(default_factory=dict)
     known: dict[str, int] = field(default_factory=dict)
-
-
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    try:
-        return max(a, b)
-    except TypeError:
-        return a
-
-
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    try:
-        return min(a, b)
-    except TypeError:
-        return a
 
 
 def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -398,17 +388,17 @@ class Store:
             when = message.date
             if history.message_count == before or when is None:
                 continue
-            delta.first = _earlier(delta.first, when)
-            delta.last = _later(delta.last, when)
+            delta.first = earliest(delta.first, when)
+            delta.last = latest(delta.last, when)
             ids = ((message.message_id,) if message.message_id else ()) + message.thread_ids
             for key in map(thread_key, ids):
                 if key in history.threads:
-                    delta.thread_last[key] = _later(delta.thread_last.get(key), when) or when
+                    delta.thread_last[key] = latest(delta.thread_last.get(key), when) or when
             if len(message.recipients) > MAX_PAIR_RECIPIENTS:
                 emails = [e for e in dict.fromkeys(message.recipient_emails) if e != sender]
                 key = set_key(emails)
                 if key in history.recipient_sets:
-                    delta.set_last[key] = _later(delta.set_last.get(key), when) or when
+                    delta.set_last[key] = latest(delta.set_last.get(key), when) or when
         return delta
 
     def _seed(self, conn: Connection, delta: _Delta, todo: list[Message]) -> None:
