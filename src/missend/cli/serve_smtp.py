@@ -54,10 +54,10 @@ def serve_smtp(
     learn_every: Annotated[
         float,
         typer.Option(
-            help="Seconds between writes of what relayed mail taught the history; this node "
-            "uses its own learning after at most this long."
+            help="Seconds between writes of what relayed mail taught the history (checks use "
+            "it once --history-ttl has passed)."
         ),
-    ] = 5.0,
+    ] = 2.0,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Relay mail to the next hop after checking it: deliver, fix, hold or refuse each message."""

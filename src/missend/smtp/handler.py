@@ -12,8 +12,10 @@ import asyncio
 import functools
 import logging
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
@@ -57,6 +59,28 @@ def valid_address(address: str) -> bool:
 
 def null_sender(mail_from: str | None) -> str:
     return "" if mail_from in (None, "", "<>") else str(mail_from)
+
+
+@dataclass(slots=True)
+class Clock:
+    """Where a message's time went, for the one log line each message gets."""
+
+    arrived: float = field(default_factory=time.perf_counter)
+    started: float = 0.0
+    checked: float = 0.0
+    delivered: float = 0.0
+
+    @property
+    def queued_ms(self) -> float:
+        return max(0.0, self.started - self.arrived) * 1000 if self.started else 0.0
+
+    @property
+    def check_ms(self) -> float:
+        return max(0.0, self.checked - self.started) * 1000 if self.checked else 0.0
+
+    @property
+    def deliver_ms(self) -> float:
+        return max(0.0, self.delivered - self.checked) * 1000 if self.delivered else 0.0
 
 
 class RelayHandler:
@@ -111,28 +135,49 @@ class RelayHandler:
         if BARE_LINE_END.search(raw):
             log.warning("refused a message with bare CR or LF from %s", session.peer)
             return BARE_REPLY
+        clock = Clock()
         try:
-            return await self._data(raw, null_sender(envelope.mail_from), list(envelope.rcpt_tos))
+            reply = await self._data(
+                raw, null_sender(envelope.mail_from), list(envelope.rcpt_tos), clock
+            )
         except Exception:  # never an exception's name or text in the reply
             log.exception("relaying a message failed")
-            return INTERNAL
+            reply = INTERNAL
+        log.info(
+            "%s: %d rcpt, %d bytes -> %s (queued %.1f ms, check %.1f ms, next hop %.1f ms)",
+            session.peer[0] if session.peer else "?",
+            len(envelope.rcpt_tos),
+            len(raw),
+            reply[:120],
+            clock.queued_ms,
+            clock.check_ms,
+            clock.deliver_ms,
+        )
+        return reply
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error: %s", type(error).__name__)
         return INTERNAL
 
-    async def _data(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> str:
-        decision = await self.run(self.gateway.decide, raw, mail_from, rcpt_tos, source=SOURCE)
+    async def _data(self, raw: bytes, mail_from: str, rcpt_tos: list[str], clock: Clock) -> str:
+        def decide() -> Decision:
+            clock.started = time.perf_counter()
+            try:
+                return self.gateway.decide(raw, mail_from, rcpt_tos, source=SOURCE)
+            finally:
+                clock.checked = time.perf_counter()
+
+        decision = await self.run(decide)
         if decision.outcome == Outcome.REJECT:
-            log.info("refused a message to %d recipient(s)", len(rcpt_tos))
             return f"550 5.7.1 {reply_text(decision.reply)}"
         if decision.outcome == Outcome.TEMPFAIL:
             return f"451 4.3.0 {reply_text(decision.reply)}"
         if decision.outcome == Outcome.HOLD:
             await self._notify(decision)
-            log.info("%s", decision.reply)
             return f"250 2.0.0 {reply_text(decision.reply)}"
-        return await self._deliver(decision, mail_from, rcpt_tos)
+        reply = await self._deliver(decision, mail_from, rcpt_tos)
+        clock.delivered = time.perf_counter()
+        return reply
 
     async def _notify(self, decision: Decision) -> None:
         held = decision.held

@@ -85,7 +85,7 @@ class Relay:
         poll: float = 1.0,
         stale_after: float | None = None,
         retry: float = 60.0,
-        learn_every: float = 5.0,
+        learn_every: float = 2.0,
         upstream_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
