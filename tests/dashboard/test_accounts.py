@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -11,6 +13,13 @@ from missend.history.schema import dashboard_users
 from missend.history.store import Store
 
 from .conftest import CHEAP, PASSWORD
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """These run on SQLite and on PostgreSQL."""
+    with Store.open(store_url) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,13 @@ from missend.history.store import Store
 from missend.hold.queue import now
 
 from .conftest import CHEAP, PASSWORD
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """These run on SQLite and on PostgreSQL."""
+    with Store.open(store_url) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -47,9 +55,7 @@ def test_the_store_keeps_only_a_hash_of_the_cookie(
     assert made.find(cookie.replace(".", ".x", 1)) is None
 
 
-def test_each_store_signs_with_its_own_key(
-    store: Store, accounts: Accounts, user: User, tmp_path: object
-) -> None:
+def test_each_store_signs_with_its_own_key(store: Store, accounts: Accounts, user: User) -> None:
     with store.engine.connect() as conn:
         key = conn.execute(select(dashboard_keys.c.key)).scalar_one()
     assert len(key) >= 64
