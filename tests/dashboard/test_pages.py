@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -331,6 +332,36 @@ def test_an_officer_records_decisions_and_actions(web: Web, officer: str, store:
     )
     assert action.status_code == 303
     assert [a.kind for a in Register(store).get(number).actions] == ["deletion_request"]
+
+
+def test_saving_an_untouched_form_changes_nothing(web: Web, officer: str, store: Store) -> None:
+    number = incident(store, datetime(2026, 11, 20, 9, 30, 42, tzinfo=UTC))
+    web.login()
+    path = f"/dashboard/incidents/{number}"
+    page = web.get(path).text
+    form = page.split('class="incident-form"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'<input name="([a-z_]+)" type="[a-z-]+" value="([^"]*)"', form))
+    fields.update(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+    fields.update(
+        (name, value.replace("\n", "\r\n"))  # as a browser sends a textarea
+        for name, value in re.findall(
+            r'<textarea name="([a-z_]+)" rows="4">([^<]*)</textarea>', form
+        )
+    )
+    fields.update(re.findall(r'<select name="([a-z_]+)">.*?value="([^"]*)" selected', form, re.S))
+    assert fields["aware_at"] == "2026-11-20T09:30"
+    assert len(fields) >= 18
+    before = len(AuditLog(store).entries())
+    assert web.post(path, fields).status_code == 303
+    unchanged = Register(store).get(number)
+    assert unchanged.version == 1
+    assert unchanged.aware_at == datetime(2026, 11, 20, 9, 30, 42, tzinfo=UTC)
+    assert len(AuditLog(store).entries()) == before
+    fields["description"] = "line one\r\nline two"
+    web.post(path, fields)
+    changed = Register(store).get(number)
+    assert changed.description == "line one\nline two"
+    assert changed.aware_at == datetime(2026, 11, 20, 9, 30, 42, tzinfo=UTC)
 
 
 def test_a_mis_send_is_reported_by_hand(web: Web, officer: str, store: Store) -> None:

@@ -38,7 +38,6 @@ router = APIRouter()
 OPEN_LIMIT = 1000
 PAGE = 100
 SOON_HOURS = 24
-_LISTS = ("recipients", "affected", "categories", "special_categories")
 _TEXTS = ("title", "description", "subject", "consequences", "measures")
 _DECISIONS = {"": None, "yes": True, "no": False}
 
@@ -123,27 +122,36 @@ def values_of(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _changes(form: Form) -> dict[str, Any]:
-    changes: dict[str, Any] = {name: form.get(name) for name in _TEXTS}
-    changes["recipients"] = addresses(form.get("recipients"))
-    changes["affected"] = addresses(form.get("affected"))
-    changes["categories"] = items(form.get("categories"))
-    changes["special_categories"] = items(form.get("special_categories"))
-    changes["people"] = _count(form, "people")
-    changes["records"] = _count(form, "records")
-    changes["aware_at"] = _time(form, "aware_at", required=True)
-    changes["likelihood"] = _level(form, "likelihood")
-    changes["severity"] = _level(form, "severity")
-    for name in ("notify_regulator", "notify_subjects"):
+def _parsed(form: Form, name: str) -> Any:
+    """One edit-form field as the register takes it."""
+    if name in ("recipients", "affected"):
+        return addresses(form.get(name))
+    if name in ("categories", "special_categories"):
+        return items(form.get(name))
+    if name in ("people", "records"):
+        return _count(form, name)
+    if name == "aware_at":
+        return _time(form, name, required=True)
+    if name in ("likelihood", "severity"):
+        return _level(form, name)
+    if name in ("notify_regulator", "notify_subjects"):
         if form.get(name) not in _DECISIONS:
             raise FormError(f"{name} must be yes, no or undecided")
-        changes[name] = _DECISIONS[form.get(name)]
-    changes["regulator_reasoning"] = form.get("regulator_reasoning")
-    changes["subjects_reasoning"] = form.get("subjects_reasoning")
-    if form.get("status") not in ("open", "closed"):
+        return _DECISIONS[form.get(name)]
+    if name == "status" and form.get(name) not in ("open", "closed"):
         raise FormError("status must be open or closed")
-    changes["status"] = form.get("status")
-    return changes
+    return form.get(name)
+
+
+def _changes(form: Form, incident: Incident) -> dict[str, Any]:
+    """Only the fields whose text differs from what the form showed: an untouched field (say a
+    time shown to the minute) is not rewritten, so saving changes nothing it did not mean to."""
+    shown = values_of(incident)
+    return {
+        name: _parsed(form, name)
+        for name in shown
+        if name != "version" and name in form.fields and form.get(name) != shown[name]
+    }
 
 
 @router.get("/incidents")
@@ -405,7 +413,7 @@ def update(request: Request, incident_id: int, form: FormBody) -> Response:
         return message(request, "Not found", "There is no such incident.", 404, session)
     version = form_.get("version")
     try:
-        changes = _changes(form_)
+        changes = _changes(form_, incident)
         dashboard(request).svc.register.update(
             incident_id,
             changes,

@@ -96,7 +96,8 @@ class Sessions:
         token = secrets.token_urlsafe(32)
         stamp = now()
         with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.expires_at < stamp))
+            idle = stamp - timedelta(minutes=self.settings.idle_minutes)
+            conn.execute(delete(t).where((t.c.expires_at < stamp) | (t.c.seen_at < idle)))
             conn.execute(
                 insert(t).values(
                     id=_digest(token),

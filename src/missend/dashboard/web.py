@@ -189,7 +189,8 @@ async def read_form(request: Request) -> Form | None:
         fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except (UnicodeDecodeError, ValueError):
         return None
-    return Form(fields)
+    # browsers send textarea lines as CRLF; the register keeps text with plain newlines
+    return Form({k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()})
 
 
 async def _form_body(request: Request) -> Form | None:
