@@ -15,7 +15,7 @@ import {
   present,
   resolveRecipients,
 } from "../lib/check.js";
-import { missend, startApi } from "./support/api.js";
+import { freePort, missend, startApi } from "./support/api.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const AGENCY = "eu-settlement@migration.example.gov.uk";
@@ -170,9 +170,9 @@ describe("when missend cannot answer, the sender decides", () => {
   });
 
   test("a server that is not there, or no settings at all, ask too", async () => {
-    const down = { baseUrl: "http://127.0.0.1:9", token: "msd_x_y" };
+    const down = { baseUrl: `http://127.0.0.1:${await freePort()}`, token: "msd_x_y" };
     for (const [settings, pattern] of [
-      [down, /could not be reached at http:\/\/127\.0\.0\.1:9/],
+      [down, /could not be reached at http:\/\/127\.0\.0\.1:\d+\./],
       [{ baseUrl: "", token: "" }, /not set up yet/],
     ]) {
       const dialog = scripted({ id: "cancel" });

@@ -22,7 +22,7 @@ export async function missend(...args) {
   return stdout.trim();
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
