@@ -46,7 +46,7 @@ class Housekeeping:
         self.stale_after = stale_after
         self.backoff = backoff
         self._swept = 0.0
-        self._no_postfix = False
+        self._warned = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="missend-upkeep", daemon=True)
 
@@ -110,14 +110,17 @@ class Housekeeping:
 
     def tick(self) -> None:
         self.release_due()
-        if self._no_postfix or time.monotonic() - self._swept < self.sweep_every:
+        if time.monotonic() - self._swept < self.sweep_every:
             return
         self._swept = time.monotonic()
         try:
             self.sweep()
-        except ReleaseError as exc:  # no Postfix here: the milter runs on another host
-            log.warning("not sweeping Postfix's hold queue: %s", exc)
-            self._no_postfix = True
+        except ReleaseError as exc:  # Postfix down, or on another host: said once, tried again
+            if not self._warned:
+                log.warning("cannot sweep Postfix's hold queue (will keep trying): %s", exc)
+            self._warned = True
+        else:
+            self._warned = False
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll):

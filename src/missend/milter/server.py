@@ -9,6 +9,7 @@ delayed ACKs (measured: about 45 ms a message on loopback), so a unix socket is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -106,7 +107,19 @@ def open_listener(listen: Listen, timeout: float) -> int | None:
     return fd
 
 
-def stop_on_signals() -> None:
+def wake(listen: Listen) -> None:
+    """Connect to our own socket: libmilter's listener polls for five seconds at a time, holding
+    the lock a stop needs, so a connection is what lets the stop through at once."""
+    with contextlib.suppress(OSError):
+        if listen.family == "unix":
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(1)
+                sock.connect(listen.path)
+        else:
+            socket.create_connection((listen.host, listen.port), timeout=1).close()
+
+
+def stop_on_signals(listen: Listen) -> None:
     """End `milter.main` on SIGTERM, SIGINT or SIGHUP, whichever thread the signal lands in.
 
     libmilter waits for these in its own thread, but only threads that block them leave them to it:
@@ -122,7 +135,11 @@ def stop_on_signals() -> None:
     def watch() -> None:
         received = os.read(read_end, 1)
         log.info("stopping on signal %d", received[0] if received else 0)
-        milter.stop()
+        stopping = threading.Thread(target=milter.stop, name="missend-stop", daemon=True)
+        stopping.start()
+        while stopping.is_alive():  # smfi_stop waits for the listener's lock, held while it polls
+            wake(listen)
+            stopping.join(0.05)
 
     threading.Thread(target=watch, name="missend-signals", daemon=True).start()
 
@@ -134,7 +151,7 @@ def serve(
     config = gateway.config
     supervisor = Supervisor()
     if processes <= 1:
-        stop_on_signals()
+        stop_on_signals(listen)
     else:
         supervisor.install()
     milter.set_exception_policy(EXCEPTION_POLICY[config.milter.on_error])
@@ -146,22 +163,29 @@ def serve(
         processes,
     )
     if processes <= 1:
-        run_worker(gateway, secret, releases=True, signals=False)
+        run_worker(gateway, listen, secret, releases=True, signals=False)
         return
     if fd is None:
         raise RuntimeError(f"cannot find the socket for {listen} to share it between processes")
     os.set_blocking(fd, False)  # the processes that lose the race for a connection go back to wait
     gateway.store.engine.dispose()  # no pooled connection may cross a fork
-    supervisor.run(processes, lambda index: run_worker(gateway, secret, releases=index == 0))
+    supervisor.run(
+        processes, lambda index: run_worker(gateway, listen, secret, releases=index == 0)
+    )
 
 
 def run_worker(
-    gateway: Gateway, secret: bytes | None, *, releases: bool, signals: bool = True
+    gateway: Gateway,
+    listen: Listen,
+    secret: bytes | None,
+    *,
+    releases: bool,
+    signals: bool = True,
 ) -> None:
     """One process's share: libmilter's threads, the learner, notices, and (in one) housekeeping."""
     config = gateway.config
     if signals:
-        stop_on_signals()
+        stop_on_signals(listen)
     learner = Learner(gateway).start() if config.learn.from_traffic else None
     notices = None
     if config.hold.notify_sender and secret is None:
