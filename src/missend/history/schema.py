@@ -459,3 +459,27 @@ class DashboardKey(Base):
 dashboard_users: Table = metadata.tables["dashboard_users"]
 dashboard_sessions: Table = metadata.tables["dashboard_sessions"]
 dashboard_keys: Table = metadata.tables["dashboard_keys"]
+
+
+# --- How the store keeps addresses (revision 0006) ---
+
+
+class PrivacySetting(Base):
+    """One row once addresses are kept as keyed hashes: it names the key, never holds it.
+
+    `key_check` is an HMAC of a constant under the key, so a process given another key is stopped
+    before it writes a second, unlinkable history; `key_file` is where the key was read from, so a
+    process started without the privacy settings still hashes (or refuses) instead of writing
+    addresses in clear.
+    """
+
+    __tablename__ = "privacy_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash_addresses: Mapped[bool] = mapped_column(Boolean)
+    key_check: Mapped[str] = mapped_column(String(64))
+    key_file: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+privacy_settings: Table = metadata.tables["privacy_settings"]

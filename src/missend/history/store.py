@@ -68,7 +68,9 @@ from missend.history.schema import (
     unpack_profile,
 )
 from missend.message.addresses import normalize_email
-from missend.message.model import Message
+from missend.message.model import Message, Recipient
+from missend.privacy.mode import PrivacyModeError, store_keys
+from missend.privacy.pseudonym import AddressKeys
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH_SIZE = 2000
@@ -205,7 +207,11 @@ def _make_engine(url: URL) -> Engine:
 class Store:
     """One history database. Thread-safe: every call takes its own pooled connection."""
 
-    def __init__(self, url: str | URL, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, url: str | URL, *, batch_size: int = BATCH_SIZE, keys: AddressKeys | None = None
+    ) -> None:
+        self.keys = keys
+        self._keys_in_use: tuple[AddressKeys | None] | None = None
         try:
             self.url = make_url(url)
         except ArgumentError as exc:
@@ -215,9 +221,18 @@ class Store:
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
 
     @classmethod
-    def open(cls, url: str | URL | None = None, *, batch_size: int = BATCH_SIZE) -> Store:
-        """Connect and bring the schema to the newest revision."""
-        store = cls(url if url is not None else default_url(), batch_size=batch_size)
+    def open(
+        cls,
+        url: str | URL | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+        keys: AddressKeys | None = None,
+    ) -> Store:
+        """Connect and bring the schema to the newest revision.
+
+        `keys` (from `privacy.key_file`) make the history keep addresses only as keyed hashes.
+        """
+        store = cls(url if url is not None else default_url(), batch_size=batch_size, keys=keys)
         try:
             store.migrate()
         except BaseException:
@@ -263,8 +278,40 @@ class Store:
         with self._guard("reading the schema version"), self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
-    def snapshot(self, sender: str) -> SenderHistory:
-        """Everything known about one sender, as the read model detectors use."""
+    def address_keys(self, *, recheck: bool = False) -> AddressKeys | None:
+        """The keys this store hashes addresses with, or None when it keeps them in clear.
+
+        Hashed mode, once seen, is kept (there is no way back); clear mode is read again when
+        `recheck` asks, so a learner never writes clear addresses after hashing was turned on.
+        """
+        if self._keys_in_use is None or (recheck and self._keys_in_use[0] is None):
+            try:
+                with self._guard("reading the privacy settings"), self.engine.begin() as conn:
+                    self._keys_in_use = (store_keys(conn, self.keys),)
+            except PrivacyModeError as exc:
+                raise StoreError(str(exc)) from exc
+        return self._keys_in_use[0]
+
+    def snapshot(self, sender: str, recipients: Iterable[str | Recipient] = ()) -> SenderHistory:
+        """Everything known about one sender, as the read model detectors use.
+
+        With keyed hashes, only the sender and `recipients` (the draft's) come back in clear;
+        `reveal` does the same for another draft from a history read before.
+        """
+        keys = self.address_keys()
+        if keys is None:
+            return self._snapshot(sender)
+        history = self._snapshot(keys.address(sender))
+        return keys.reveal(history, sender, recipients)
+
+    def reveal(
+        self, history: SenderHistory, recipients: Iterable[str | Recipient]
+    ) -> SenderHistory:
+        """`history` for checking a draft to `recipients`; the same object when addresses are clear."""
+        keys = self.address_keys()
+        return history if keys is None else keys.reveal(history, history.sender, recipients)
+
+    def _snapshot(self, sender: str) -> SenderHistory:
         with self._guard("reading a history"), self.engine.connect() as conn:
             row = conn.execute(
                 select(senders.c.id, senders.c.message_count).where(senders.c.address == sender)
@@ -316,6 +363,9 @@ class Store:
         """Learn from sent messages, each batch in its own transaction; known messages are skipped."""
         start = time.perf_counter()
         totals = _Totals()
+        keys = self.address_keys(recheck=True)
+        if keys is not None:
+            messages = keys.messages(messages)
         for batch in _chunks(messages, self.batch_size):
             with self._guard("learning"), self.engine.begin() as conn:
                 self._learn_batch(conn, batch, totals)
@@ -571,17 +621,22 @@ class Store:
         if not email:
             return 0
         with self._guard("erasing an address"), self.engine.begin() as conn:
-            changed = conn.execute(delete(senders).where(senders.c.address == email)).rowcount
-            changed += conn.execute(delete(contacts).where(contacts.c.address == email)).rowcount
-            needle = json.dumps(email)
+            try:
+                keys = store_keys(conn, self.keys, switch_on=False)
+            except PrivacyModeError as exc:
+                raise StoreError(str(exc)) from exc
+            forms = {email} | ({keys.address(email)} if keys is not None else set())
+            changed = conn.execute(delete(senders).where(senders.c.address.in_(forms))).rowcount
+            changed += conn.execute(delete(contacts).where(contacts.c.address.in_(forms))).rowcount
             rewrites: list[dict[str, Any]] = []
-            for sid, key, participants in conn.execute(
-                select(threads.c.sender_id, threads.c.thread_hash, threads.c.participants).where(
-                    threads.c.participants.contains(needle, autoescape=True)
-                )
-            ):
-                rest = unpack_participants(participants) - {email}
-                rewrites.append({"s": sid, "k": key, "p": pack_participants(rest)})
+            for form in forms:
+                for sid, key, participants in conn.execute(
+                    select(
+                        threads.c.sender_id, threads.c.thread_hash, threads.c.participants
+                    ).where(threads.c.participants.contains(json.dumps(form), autoescape=True))
+                ):
+                    rest = unpack_participants(participants) - forms
+                    rewrites.append({"s": sid, "k": key, "p": pack_participants(rest)})
             if rewrites:
                 conn.execute(
                     update(threads)

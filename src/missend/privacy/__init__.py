@@ -1,0 +1,1 @@
+"""The store's own privacy duties: erasure, retention, and keyed hashes of addresses."""
