@@ -144,3 +144,9 @@ def test_scores_are_per_recipient() -> None:
     assert set(found) == {"tom.reed@northwlnd.co.uk", "ada.keler@northwind.co.uk"}
     for email, d in found.items():
         assert set(d.finding.scores) == {email}  # type: ignore[attr-defined]
+
+
+def test_in_a_broadcast_a_domain_slip_is_still_found() -> None:
+    crowd = [f"member{i}@club{i % 9}.example" for i in range(120)]
+    v = check(*crowd, "tom.reed@northwind.co", ADA)
+    assert "tom.reed@northwind.co" in misdirected(v)

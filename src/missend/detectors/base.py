@@ -89,6 +89,8 @@ class CheckContext:
         self.history = history
         self.models: Mapping[str, Any] = models or {}
         """Trained models by name (e.g. "misdirect"); a detector without its model uses rules."""
+        self.scratch: dict[str, Any] = {}
+        """Per-check values a detector computes once for all recipients (keys prefixed by name)."""
         sender = message.sender
         self.sender_email = sender.email if sender else ""
         if not orgs.internal and self.sender_email:

@@ -52,6 +52,8 @@ class MisdirectedSettings(Settings):
     private_address_severity: float = 0.6
     wrong_namesake_severity: float = 0.6
     content_margin: float = 0.15
+    max_full_checks: int = 50
+    """Above this many recipients only domain slips are looked for (a broadcast's risk is exposure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,18 @@ class _Known:
         for contacts in self.by_first.values():
             contacts.sort(key=lambda c: -c.count)
         self.first_emails = {f: {c.email: c for c in cs} for f, cs in self.by_first.items()}
+
+    def near(self, email: str, max_distance: int, everyone: bool = True) -> list[Contact]:
+        """Strong contacts within `max_distance` edits, nearest first. With `everyone` False (a
+        message to very many people) only a slip in the domain is looked for: one exact lookup
+        instead of a pass over every contact for each of hundreds of recipients."""
+        local = email.rpartition("@")[0]
+        if everyone:
+            found = process.extract(
+                email, self.emails, scorer=Levenshtein.distance, score_cutoff=max_distance, limit=4
+            )
+            return [self.strong[i] for e, _, i in found if e != email][:3]
+        return [c for c in self.by_local.get(local, ()) if c.email != email][:3]
 
     @classmethod
     def of(cls, ctx: CheckContext, strong_count: int) -> _Known:
@@ -209,6 +223,7 @@ class MisdirectedRecipient(Detector):
         if not known.strong:
             return ()
         present = {r.email for r in ctx.recipients}
+        full = len(present) <= s.max_full_checks
         findings: list[Finding] = []
         for r in ctx.recipients:
             c = ctx.history.contact(r.email)
@@ -218,7 +233,7 @@ class MisdirectedRecipient(Detector):
                 self._lookalike(ctx, known, r, s)
                 or self._private_beside_work(ctx, known, r, present, s)
                 or self._same_name(known, r, s)
-                or self._wrong_namesake(ctx, known, r, present, s)
+                or (full and self._wrong_namesake(ctx, known, r, present, s))
             )
             if suspect:
                 findings.append(self._finding(suspect))
@@ -227,14 +242,9 @@ class MisdirectedRecipient(Detector):
     def _lookalike(
         self, ctx: CheckContext, known: _Known, r: Recipient, s: MisdirectedSettings
     ) -> _Suspect | None:
-        matches = process.extract(
-            r.email, known.emails, scorer=Levenshtein.distance, score_cutoff=s.max_distance, limit=3
-        )
         local, domain = r.address.local, r.address.domain
-        for email, _distance, index in matches:
-            if email == r.email:
-                continue
-            k = known.strong[index]
+        for k in known.near(r.email, s.max_distance, len(ctx.recipients) <= s.max_full_checks):
+            email = k.email
             k_local, k_domain = email.rpartition("@")[::2]
             if k_local == local and registrable_domain(k_domain) != registrable_domain(domain):
                 return _Suspect(
@@ -386,8 +396,19 @@ class MisdirectedRecipient(Detector):
         """The few same-named contacts worth comparing: those who usually go with the others,
         else the most written-to; scoring every namesake would cost a pass over the history."""
         by_email = known.first_emails.get(first, {})
+        links = ctx.history.neighbours
+        counts = ctx.scratch.get("misdirected.neighbour_counts")
+        if not isinstance(counts, Counter):
+            counts = Counter(n for o in present for n in links.get(o, ()))
+            ctx.scratch["misdirected.neighbour_counts"] = counts
+        mine = links.get(next(iter(present - others), ""), set())
+        small, large = (by_email, counts) if len(by_email) <= len(counts) else (counts, by_email)
         linked: Counter[str] = Counter(
-            n for o in others for n in ctx.history.neighbours.get(o, ()) if n in by_email
+            {
+                e: counts[e] - (e in mine)
+                for e in small
+                if e in large and counts[e] - (e in mine) > 0
+            }
         )
         picked = [by_email[e] for e, _ in linked.most_common(5) if e not in present]
         if not picked:
