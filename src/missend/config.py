@@ -85,6 +85,16 @@ class LearnConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """Storage limits and pseudonymisation (`missend retention apply`, `missend forget`)."""
+
+    retention_months: int = 24
+    held_days: int = 30
+    hash_addresses: bool = False
+    key_file: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     policy: Policy = field(default_factory=Policy)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -94,6 +104,7 @@ class Config:
     hold: HoldConfig = field(default_factory=HoldConfig)
     delay: DelayConfig = field(default_factory=DelayConfig)
     learn: LearnConfig = field(default_factory=LearnConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> Config:
         """Command-line flags over the file: only the values given (not None) replace the file's."""
@@ -160,6 +171,12 @@ def _validate(config: Config) -> None:
         raise ConfigError("smtp.require_auth needs smtp.auth_file")
     if config.delay.seconds < 0:
         raise ConfigError("delay.seconds cannot be negative")
+    if config.privacy.retention_months <= 0:
+        raise ConfigError("privacy.retention_months must be positive")
+    if config.privacy.held_days < 0:
+        raise ConfigError("privacy.held_days cannot be negative")
+    if config.privacy.hash_addresses and not config.privacy.key_file:
+        raise ConfigError("privacy.hash_addresses needs privacy.key_file (missend privacy keygen)")
     for name, value in (
         ("smtp.max_message_size", config.smtp.max_message_size),
         ("smtp.max_recipients", config.smtp.max_recipients),
