@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from missend.config import Config, DelayConfig, HoldConfig
+from missend.config import Config, DelayConfig, HoldConfig, UpstreamConfig
 from missend.history.store import Store
 from missend.hold.queue import Reason, Status
 from missend.hold.tokens import verify
@@ -141,6 +141,18 @@ def test_upstream_down_is_a_temporary_failure_and_the_clients_retry_delivers(
     sink.start()
     assert send(relay.port, GOV, [COLLEAGUE], raw) == {}
     assert len(sink.messages) == 2
+
+
+def test_a_next_hop_that_does_not_answer_in_time_is_a_temporary_failure(
+    start_relay: StartRelay, sink: SinkServer
+) -> None:
+    sink.handler.delay = 1.5
+    relay = start_relay(replace(Config(), upstream=UpstreamConfig(timeout=0.3)))
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        send(relay.port, GOV, [COLLEAGUE], mail(GOV, [COLLEAGUE]))
+    assert deferred.value.smtp_code == 451
+    sink.handler.delay = 0
+    assert send(relay.port, GOV, [COLLEAGUE], mail(GOV, [COLLEAGUE])) == {}
 
 
 def test_an_upstream_refusal_for_every_recipient_is_passed_to_the_client(

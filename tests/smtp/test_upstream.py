@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from missend.config import UpstreamConfig
+from missend.smtp.auth import Authenticator, hash_password
 from missend.smtp.testing import LoopThread, SinkHandler, SinkServer
 from missend.smtp.upstream import Upstream, UpstreamError
 
@@ -124,3 +125,36 @@ def test_starttls_to_the_next_hop(runner: LoopThread, certificate: Any) -> None:
     runner.call(pool.close())
     runner.call(plain.close())
     secure.stop()
+
+
+def test_the_next_hop_gets_credentials_after_starttls(runner: LoopThread, certificate: Any) -> None:
+    handler = SinkHandler()
+    guarded = SinkServer(
+        runner,
+        handler,
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+        auth_required=True,
+        authenticator=Authenticator({"relay": hash_password("s3cret", n=2**10)}),
+    )
+    guarded.start()
+
+    def pool(password: str) -> Upstream:
+        config = UpstreamConfig(
+            host="127.0.0.1",
+            port=guarded.port,
+            starttls=True,
+            username="relay",
+            password=password,
+        )
+        return Upstream(config, tls_context=certificate.client_context())
+
+    right, wrong = pool("s3cret"), pool("guess")
+    runner.call(right.send("a@x.example", ["b@y.example"], MESSAGE))
+    assert len(handler.messages) == 1
+    with pytest.raises(UpstreamError) as refused:
+        runner.call(wrong.send("a@x.example", ["b@y.example"], MESSAGE))
+    assert refused.value.temporary  # a wrong password is the operator's to fix; the mail waits
+    runner.call(right.close())
+    runner.call(wrong.close())
+    guarded.stop()

@@ -61,8 +61,9 @@ def enqueue(
 
 
 def learnable(held: Held) -> Message | None:
-    """The sent message to learn from, or None for mail missend wrote itself."""
-    if held.verdict.get("generated"):
+    """The sent message to learn from; None for mail missend wrote itself or for the retry of
+    recipients deferred after the rest were delivered (learned with the first delivery)."""
+    if held.verdict.get("generated") or held.verdict.get("deferred"):
         return None
     return parse_message(held.raw, held.envelope_from or None, list(held.envelope_to))
 
@@ -162,7 +163,7 @@ def settle(
             data,
             mail_from,
             deferred,
-            verdict,
+            {**verdict, "deferred": True},
             sender=sender,
             subject=subject,
             delay=retry_in,

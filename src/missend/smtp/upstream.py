@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 import time
 from collections.abc import Sequence
@@ -21,9 +22,14 @@ from dataclasses import dataclass, field
 import aiosmtplib
 
 from missend.config import UpstreamConfig
-from missend.gateway import reply_text
 
 log = logging.getLogger(__name__)
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Printable ASCII on one bounded line: all of another server's reply that is passed on."""
+    return _UNSAFE.sub(" ", text)[:limit].strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class Reply:
 
     def line(self) -> str:
         """The reply as one safe SMTP response line."""
-        return f"{self.code} {reply_text(self.text) or 'upstream refused'}"
+        return f"{self.code} {one_line(self.text) or 'upstream refused'}"
 
 
 UNAVAILABLE = Reply(451, "4.4.1 The next mail server cannot be reached; please try again later")
