@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,7 +24,7 @@ from missend.detectors import default_registry
 from missend.detectors.base import FixKind
 from missend.engine import Engine
 from missend.history.model import SenderHistory
-from missend.message import Message, parse_message
+from missend.message import parse_message
 from missend.policy import Policy, PolicyError
 from missend.rewrite import RecipientChange, rewrite_recipients
 from missend.verdict import Verdict
@@ -130,6 +131,11 @@ def check(
     raise typer.Exit(worst)
 
 
+class LearnEngine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
 @app.command()
 def learn(
     path: Annotated[
@@ -140,13 +146,26 @@ def learn(
         bool,
         typer.Option("--train/--no-train", help="Also train the misdirect model on this mail."),
     ] = True,
-    workers: Annotated[int, typer.Option(help="Processes for training.")] = 2,
+    workers: Annotated[int, typer.Option(help="Processes for parsing and training.")] = 2,
+    engine: Annotated[
+        LearnEngine,
+        typer.Option(
+            help="local: this machine; spark: an Apache Spark cluster (pip install missend[spark])."
+        ),
+    ] = LearnEngine.local,
+    master: Annotated[
+        str, typer.Option(help="Spark master URL for --engine spark, e.g. spark://host:7077.")
+    ] = "local[*]",
 ) -> None:
     """Learn each sender's normal from their sent mail. Safe to run again on the same archive."""
-    from missend.history.archive import count_messages, iter_archive
+    from missend.history.archive import count_messages
+    from missend.learning.ingest import learn_archive
 
     if not path.exists():
         raise _fail(f"{path} does not exist")
+    if engine is LearnEngine.spark:
+        _learn_spark(path, db, train, master)
+        return
     store = _store(db)
     total = count_messages(path)
     with Progress(
@@ -158,19 +177,46 @@ def learn(
         transient=False,
     ) as progress:
         task = progress.add_task("learn", total=total)
-
-        def messages() -> Iterator[Message]:
-            for _, raw in iter_archive(path):
-                progress.advance(task)
-                yield parse_message(raw)
-
-        report = store.learn(messages())
+        parsers = workers if total >= _PARALLEL_FROM else 0
+        report = learn_archive(store, path, parsers, lambda n: progress.advance(task, n))
     out.print(
         f"learned {report.learned} new messages from {report.senders} sender(s); "
         f"{report.skipped} already known"
     )
     if train:
         _train(store, path, workers)
+
+
+_PARALLEL_FROM = 20_000
+"""Below this many messages, starting parser processes costs more than it saves."""
+
+
+def _learn_spark(path: Path, db: str | None, train: bool, master: str) -> None:
+    from missend.history.store import StoreError, default_url
+
+    try:
+        from missend.learning.spark import learn as spark_learn
+    except ImportError as exc:
+        raise _fail(f"--engine spark needs pyspark (pip install 'missend[spark]'): {exc}") from exc
+    try:
+        report = spark_learn(
+            [path], db or default_url(), master=master, train=train, status=err.print
+        )
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(
+        f"learned {report.learned} new messages from {report.senders} sender(s); "
+        f"{report.skipped} already known"
+    )
+    if not train:
+        return
+    if report.model_version is None or report.thresholds is None:
+        out.print(f"misdirect model not trained: {report.not_trained}; the rules decide alone")
+        return
+    out.print(
+        f"trained misdirect model version {report.model_version} on {report.trained_on} examples; "
+        f"warns above {report.thresholds['0.01']:.4f} (1% of ordinary mail)"
+    )
 
 
 def _train(store: Store, path: Path, workers: int) -> None:
