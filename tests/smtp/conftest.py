@@ -111,8 +111,13 @@ class RelayProcess:
     port: int = 0
     lines: list[str] = field(default_factory=list)
     _reader: threading.Thread = field(default_factory=threading.Thread)
+    _ready: threading.Event = field(default_factory=threading.Event)
 
     def start(self, timeout: float = 30.0) -> RelayProcess:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> RelayProcess:
+        """Start the process without waiting for it (start several at once, then `ready`)."""
         self.lines = []
         self.proc = subprocess.Popen(
             [*CLI, "serve", "smtp", *self.args],
@@ -121,10 +126,14 @@ class RelayProcess:
             stderr=subprocess.PIPE,
             env={**os.environ, **self.env},
         )
-        ready = threading.Event()
-        self._reader = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._pump, args=(self._ready,), daemon=True)
         self._reader.start()
-        if not ready.wait(timeout):
+        return self
+
+    def ready(self, timeout: float = 30.0) -> RelayProcess:
+        """Wait until the relay says it is listening."""
+        if not self._ready.wait(timeout):
             self.kill()
             raise AssertionError("relay did not start:\n" + "\n".join(self.lines))
         return self

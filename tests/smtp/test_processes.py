@@ -52,29 +52,41 @@ def relay_args(sink: SinkServer, db: str, config: Path, *extra: str) -> list[str
     ]  # fmt: skip
 
 
-def test_a_held_message_reaches_the_next_hop_after_hold_release_on_the_command_line(
+def test_held_mail_is_released_from_the_command_line_and_delayed_mail_survives_a_restart(
     relay_process: Process, cli: Cli, sink: SinkServer, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path / 'relay.db'}"
     config = tmp_path / "policy.toml"
-    config.write_text(HOLD_EXPOSED + f'[upstream]\nhost = "127.0.0.1"\nport = {sink.port}\n')
+    config.write_text(
+        HOLD_EXPOSED
+        + "[delay]\nseconds = 1\n"
+        + f'[upstream]\nhost = "127.0.0.1"\nport = {sink.port}\n'
+    )
     relay = relay_process(*relay_args(sink, db, config)).start()
     code, reply = send(relay.port, CITIZENS, mail(GOV, CITIZENS, subject="Letters"))
     assert code == 250
     assert b"held for review" in reply
+    code, reply = send(relay.port, ["friend@gmail.com"], mail(GOV, ["friend@gmail.com"]))
+    assert (code, reply.split()[1]) == (250, b"queued")
+    assert relay.stop() == 0  # before the undo window is over
+    assert "Traceback" not in "\n".join(relay.lines)
+
     listed = cli("hold", "list", "--json", "--db", db)
     assert listed.returncode == 0, listed.stderr
-    (row,) = json.loads(listed.stdout)
-    assert row["status"] == "held"
-    assert row["recipients"] == 40
+    rows = {row["reason"]: row for row in json.loads(listed.stdout)}
+    assert rows["hold"]["status"] == "held"
+    assert rows["hold"]["recipients"] == 40
+    assert rows["delay"]["status"] == "delayed"
     assert sink.messages == []
-    released = cli("hold", "release", row["id"], "--db", db, "--config", str(config))
-    assert released.returncode == 0, released.stderr
+    released = cli("hold", "release", rows["hold"]["id"], "--db", db, "--config", str(config))
+    assert released.returncode == 0, released.stderr  # no relay needed to release
     (got,) = sink.messages
     assert got.rcpt_tos == tuple(CITIZENS)
     assert subject(got.data) == "Letters"
-    assert relay.stop() == 0
-    assert "Traceback" not in "\n".join(relay.lines)
+
+    relay_process(*relay_args(sink, db, config)).start()
+    assert wait_for(lambda: len(sink.messages) == 2, timeout=10)
+    assert sink.messages[1].rcpt_tos == ("friend@gmail.com",)
 
 
 def test_killing_the_relay_mid_transaction_loses_nothing_it_acknowledged(
@@ -143,22 +155,6 @@ def test_killing_the_relay_mid_transaction_loses_nothing_it_acknowledged(
     assert left == []
 
 
-def test_a_restart_resumes_delayed_mail(
-    relay_process: Process, sink: SinkServer, tmp_path: Path
-) -> None:
-    db = f"sqlite:///{tmp_path / 'relay.db'}"
-    config = tmp_path / "delay.toml"
-    config.write_text("[delay]\nseconds = 1\n")
-    relay = relay_process(*relay_args(sink, db, config)).start()
-    code, reply = send(relay.port, ["friend@gmail.com"], mail(GOV, ["friend@gmail.com"]))
-    assert (code, reply.split()[1]) == (250, b"queued")
-    assert relay.stop() == 0
-    assert not wait_for(lambda: bool(sink.messages), timeout=1.5)
-    relay_process(*relay_args(sink, db, config)).start()
-    assert wait_for(lambda: len(sink.messages) == 1, timeout=10)
-    assert sink.messages[0].rcpt_tos == ("friend@gmail.com",)
-
-
 @pytest.mark.postgres
 def test_two_relays_sharing_postgresql_hold_release_and_learn_for_each_other(
     relay_process: Process, cli: Cli, runner: LoopThread, postgresql_url: str, tmp_path: Path
@@ -169,9 +165,11 @@ def test_two_relays_sharing_postgresql_hold_release_and_learn_for_each_other(
     config = tmp_path / "cluster.toml"
     config.write_text(HOLD_EXPOSED)
     a, b = (
-        relay_process(*relay_args(s, postgresql_url, config), "--history-ttl", "0").start()
+        relay_process(*relay_args(s, postgresql_url, config), "--history-ttl", "0").launch()
         for s in sinks
     )
+    a.ready()
+    b.ready()
 
     # Held by A; listed and released with B's settings, so it leaves through B's next hop.
     send(a.port, CITIZENS, mail(GOV, CITIZENS, subject="Letters"))
