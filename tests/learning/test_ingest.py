@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from missend.history.archive import _mbox, iter_archive
 from missend.history.store import Store
 from missend.learning.ingest import (
+    addresses,
+    by_sender,
     learn_archive,
     learning_message,
     pack,
@@ -22,6 +24,7 @@ from missend.learning.ingest import (
     unpack,
 )
 from missend.message import parse_message
+from missend.message.addresses import parse_addresses
 from missend.testing import raw_message, synthetic_archive
 
 LEARNED_FIELDS = (
@@ -127,6 +130,38 @@ class TestLearningMessage:
         same_for_learning(newline.join(lines).encode())
 
 
+class TestAddresses:
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(
+            st.lists(
+                st.tuples(
+                    st.text("Ab .'_-9", max_size=12),
+                    st.from_regex(
+                        r"[a-z0-9_%+-]{1,5}(\.[a-z0-9]{1,3})?@[a-z0-9-]{1,5}\.[a-z]{2,3}",
+                        fullmatch=True,
+                    ),
+                    st.booleans(),
+                    st.sampled_from(["", " ", "  "]),
+                ),
+                max_size=5,
+            ).map(
+                lambda items: ",".join(
+                    f"{pad}{n} <{a}>" if named else f"{pad}{a}" for n, a, named, pad in items
+                )
+            ),
+            max_size=3,
+        )
+    )
+    def test_plain_lists_read_as_the_full_parser_reads_them(self, values: list[str]) -> None:
+        assert addresses(values) == parse_addresses(values)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.text("ab@.<>,\"'() :;=?_-\\\t\n", max_size=30), max_size=3))
+    def test_anything_else_reads_as_the_full_parser_reads_it(self, values: list[str]) -> None:
+        assert addresses(values) == parse_addresses(values)
+
+
 class TestSplit:
     def test_the_same_messages_as_the_line_by_line_reader(self) -> None:
         tricky = [
@@ -191,6 +226,19 @@ class TestSplit:
 
 
 class TestPipeline:
+    def test_regrouping_by_sender_keeps_each_senders_order(self) -> None:
+        raws = synthetic_archive(messages=50) + synthetic_archive("kim@org.example", messages=50)
+        raws = [r for pair in zip(raws[:50], raws[50:], strict=True) for r in pair]
+        grouped = [
+            m.sender.email + str(m.message_id) for m in by_sender(parsed(raws), 30) if m.sender
+        ]
+        original = [m.sender.email + str(m.message_id) for m in parsed(raws) if m.sender]
+        for sender in ("pat.lowe@org.example", "kim@org.example"):
+            assert [g for g in grouped if g.startswith(sender)] == [
+                o for o in original if o.startswith(sender)
+            ]
+        assert grouped[:15] == [g for g in original[:30] if g.startswith("kim")]
+
     def test_worker_processes_keep_the_archive_order(self) -> None:
         raws = synthetic_archive(messages=700)
         assert [m.message_id for m in parsed(raws, workers=2)] == [
@@ -209,7 +257,7 @@ class TestPipeline:
         slow_url = f"sqlite:///{tmp_path / 'slow.sqlite3'}"
         with Store.open(slow_url) as slow, Store.open(store_url) as fast:
             expected = slow.learn(parse_message(raw) for _, raw in iter_archive(path))
-            got = learn_archive(fast, path, workers=2)
+            got = learn_archive(fast, path, workers=2, window=97, batch_size=40)
             assert (got.seen, got.learned, got.senders, got.without_sender) == (
                 expected.seen,
                 expected.learned,
