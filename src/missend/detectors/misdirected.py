@@ -146,7 +146,9 @@ class MisdirectedRecipient(Detector):
     def check(self, ctx: CheckContext) -> Sequence[Finding]:
         model = ctx.models.get("misdirect")
         rules = self.rule_findings(ctx)
-        if model is None:
+        s = self.settings
+        assert isinstance(s, MisdirectedSettings)
+        if model is None or len(ctx.recipients) > s.max_full_checks:
             return rules
         return self._scored(ctx, model, rules)
 

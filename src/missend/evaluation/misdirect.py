@@ -17,8 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from missend.detectors.misdirected import MisdirectedSettings
 from missend.learning.model import RATES, MisdirectModel
 from missend.learning.replay import Case, replay_all, train
+from missend.policy import Bands
+
+WARN_SEVERITY = Bands().low
+BROADCAST = MisdirectedSettings().max_full_checks
+"""Messages to more people are judged by the rules alone, as the detector does."""
 
 
 @dataclass
@@ -85,11 +91,18 @@ def evaluate(
     replayed = replay_all(archives, train_fraction, seed, workers, progress)
     model = train(replayed, seed)
     cases = [c for r in replayed for c in r.cases]
-    model_scores = [model.scores(c.features) for c in cases]
+    severity = np.vectorize(model.severity, otypes=[np.float64])
+    # What the detector reports: the model's severity, or the rules' for broadcasts it leaves to them.
+    model_scores = [
+        severity(model.scores(c.features))
+        if len(c.features) <= BROADCAST
+        else c.rule_scores.astype(np.float64)
+        for c in cases
+    ]
     rule_scores = [c.rule_scores.astype(np.float64) for c in cases]
     learned = operating_points(cases, model_scores)
     rules = operating_points(cases, rule_scores)
-    deployed = _judge(cases, model_scores, model.thresholds["0.01"])
+    deployed = _judge(cases, model_scores, WARN_SEVERITY)
     report: dict[str, Any] = {
         "archives": len(replayed),
         "learned_messages": sum(r.learned for r in replayed),

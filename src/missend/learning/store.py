@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from missend.history.store import Store, StoreError
-from missend.learning.model import MisdirectModel, ModelError
-from missend.learning.replay import replay_all, train
+
+if TYPE_CHECKING:
+    from missend.learning.model import MisdirectModel
 
 MODEL_NAME = "misdirect"
 
@@ -20,6 +21,8 @@ def train_from_archives(
     progress: Callable[[], None] | None = None,
 ) -> MisdirectModel:
     """Replay each archive in date order and fit the model on simulated slips of its own mail."""
+    from missend.learning.replay import replay_all, train  # noqa: PLC0415 - scikit-learn on demand
+
     replayed = replay_all(archives, 1.0, seed, workers, progress)
     if not any(r.train_x for r in replayed):
         raise ValueError(
@@ -39,6 +42,8 @@ def load(store: Store) -> MisdirectModel | None:
     found = store.load_model(MODEL_NAME)
     if found is None:
         return None
+    # scikit-learn loads only when there is a model to use: relays without one start in a blink.
+    from missend.learning.model import MisdirectModel, ModelError  # noqa: PLC0415
 
     try:
         return MisdirectModel.from_bytes(found[1])
