@@ -28,6 +28,7 @@ from pathlib import Path
 from missend import Engine, SenderHistory, parse_message
 from missend.history.archive import iter_archive
 from missend.history.store import Store
+from missend.learning.replay import replay_all, train
 from missend.testing import days_ago, raw_message
 
 SENDER = "Casework Team <casework@agency.example.gov.uk>"
@@ -177,6 +178,7 @@ def main() -> None:
         default=Path(__file__).resolve().parents[2] / "shared/corpus/enron-sent",
     )
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--model", action="store_true", help="also time checks with a trained model")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     pool = contacts(rng, 4000)
@@ -226,6 +228,14 @@ def main() -> None:
     print(row("500 recipients", big_check, big_bare))
     if args.enron.is_dir():
         e_check, e_bare, learned = enron(args.enron, engine)
+        if args.model:
+            archives = sorted(args.enron.glob("*.mbox.gz"))
+            t = time.perf_counter()
+            model = train(replay_all(archives, 0.8, 0, 2), 0)
+            print(f"(misdirect model trained on the first 80% in {time.perf_counter() - t:.0f}s)")
+            with_model = Engine(models={"misdirect": model})
+            m_check, m_bare, _ = enron(args.enron, with_model)
+            print(row("Enron sent mail, with the misdirect model", m_check, m_bare))
         print(row(f"Enron sent mail (history of first 80%: {learned})", e_check, e_bare))
         print(row("Enron sent mail, bare compat32 parse", e_bare))
     print()
