@@ -209,3 +209,57 @@ def test_the_same_address_always_hashes_the_same_and_domains_group(keys: Address
     assert a.partition("@")[0] != b.partition("@")[0]
     assert AddressKeys(b"k" * 32).address("ann@acme.co.uk") != a
     assert "acme" not in a
+
+
+def misdirect(verdict: Verdict) -> list[tuple[object, ...]]:
+    return [
+        (d.finding.severity, str(d.action), d.finding.recipients)
+        for d in verdict.findings
+        if d.finding.detector == "misdirected-recipient"
+    ]
+
+
+@pytest.mark.parametrize("name", ["misdirect-typo-domain.eml", "misdirect-private-address.eml"])
+def test_slips_for_a_contact_outside_the_draft_are_still_found(
+    stores: tuple[Store, Store], name: str
+) -> None:
+    clear, hashed = stores
+    draft = parse_message((EXAMPLES / "messages" / name).read_bytes())
+    sender = draft.sender.email  # type: ignore[union-attr]
+    engine = Engine()
+    in_clear = misdirect(engine.check(draft, clear.snapshot(sender)))
+    assert in_clear
+    assert misdirect(engine.check(draft, hashed.snapshot(sender, draft.recipients))) == in_clear
+
+
+def test_a_typo_in_the_local_part_is_found_by_hashing_its_one_keystroke_variants(
+    sqlite_url: str, keys: AddressKeys
+) -> None:
+    past = [
+        message("me@org.example", ["maria.lopez@partner.example"], subject=f"Plan {n}")
+        for n in range(6)
+    ]
+    with Store.open(sqlite_url, keys=keys) as store:
+        store.learn(past)
+        for slip in ("maria.lpoez@partner.example", "mari.lopez@partner.example"):
+            history = store.snapshot("me@org.example", [slip])
+            assert history.contact("maria.lopez@partner.example") is not None, slip
+            draft = message("me@org.example", [slip])
+            [finding] = misdirect(Engine().check(draft, history))
+            assert finding[2] == (slip,)
+
+
+def test_a_view_is_reused_while_the_drafts_name_no_one_new(
+    sqlite_url: str, keys: AddressKeys
+) -> None:
+    with Store.open(sqlite_url, keys=keys) as store:
+        store.learn([message("a@x.example", ["b@y.example", "c@y.example"])])
+        cached = store.snapshot("a@x.example")
+        first = store.reveal(cached, ["b@y.example"])
+        assert store.reveal(cached, ["b@y.example"]) is first
+        both = store.reveal(cached, ["c@y.example", "b@y.example"])
+        assert both is not first
+        assert both.contact("b@y.example") is not None
+        assert both.together("b@y.example", "c@y.example") == 1
+        assert store.reveal(cached, ["c@y.example"]) is both
+        assert cached.contact("b@y.example") is None

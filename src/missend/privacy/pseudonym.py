@@ -6,11 +6,10 @@ after `@` is a keyed hash of the registrable domain, so contacts at one organisa
 recognisable as such without the organisation being named. Without the key nobody can test a
 guessed address against the store, which a plain hash would allow in a second.
 
-Checking a message needs its recipients in clear, and it has them: `reveal` turns the hashes of
-the draft's own recipients (and of their domains) back into the draft's plain addresses, so the
-detectors read an ordinary history. Every other contact stays a hash, which is why look-alike
-rules (typos, a private address beside a work one) can then only compare the draft's recipients
-with each other.
+Checking a message needs its recipients in clear, and it has them: `reveal` shows the draft's own
+recipients (and their organisations, and the contacts they look like a one-keystroke slip for) in
+clear, so the detectors read an ordinary history (see `privacy.reveal`). What cannot be found
+that way stays a hash: a namesake picked by autocomplete, or a slip two keystrokes away.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from missend.history.model import Contact, SenderHistory
+from missend.history.model import SenderHistory
 from missend.message.addresses import normalize_email
 from missend.message.model import Address, Message, Recipient
 from missend.orgs import registrable_domain
+from missend.privacy import reveal
 
 KEY_BYTES = 32
 MIN_KEY_BYTES = 16
@@ -95,6 +94,10 @@ class AddressKeys:
     def domain_tag(self, domain: str) -> str:
         return self._mac(_DOMAIN, registrable_domain(domain) if domain else "")[:_TAG]
 
+    def mac(self, email: str) -> str:
+        """The keyed hash alone, without the domain tag: what identifies a stored address."""
+        return self._mac(_ADDRESS, email)
+
     def address(self, email: str) -> str:
         """The stored form of an (already normalised) address."""
         found = self._cache.get(email)
@@ -130,38 +133,5 @@ class AddressKeys:
     def reveal(
         self, hashed: SenderHistory, sender: str, recipients: Iterable[str | Recipient] = ()
     ) -> SenderHistory:
-        """The history as detectors read it for a message from `sender` to `recipients`.
-
-        The recipients' hashes become their plain addresses (with the draft's display names,
-        since the store keeps none), and every other contact at one of their organisations
-        becomes `<hash>@<that domain>`, so counts by organisation come out as in clear mode.
-        A history revealed before can be revealed again for another message.
-        """
-        plain: dict[str, str] = {}
-        names: dict[str, str] = {}
-        domains: dict[str, str] = {}
-        for item in (sender, *recipients):
-            email = item if isinstance(item, str) else item.email
-            if isinstance(item, Recipient) and item.address.name:
-                names[email] = item.address.name
-            plain[self.address(email).partition("@")[0]] = email
-            domain = email.rpartition("@")[2]
-            if domain:
-                domains[self.domain_tag(domain)] = registrable_domain(domain)
-
-        def label(key: str) -> str:
-            local, _, tag = key.rpartition("@")
-            return plain.get(local) or (f"{local}@{domains[tag]}" if tag in domains else key)
-
-        out = SenderHistory(sender, message_count=hashed.message_count)
-        for key, c in hashed.contacts.items():
-            email = label(key)
-            out.contacts[email] = Contact(
-                email, names.get(email) or c.name, c.count, c.first_seen, c.last_seen
-            )
-        for (a, b), count in hashed.pairs.items():
-            out.add_pair(label(a), label(b), count)
-        out.recipient_sets = Counter(hashed.recipient_sets)
-        out.threads = {k: frozenset(map(label, ps)) for k, ps in hashed.threads.items()}
-        out.profiles = {label(k): p for k, p in hashed.profiles.items()}
-        return out
+        """The history as detectors read it for a message from `sender` to `recipients`."""
+        return reveal.reveal(self, hashed, sender, recipients)
