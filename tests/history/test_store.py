@@ -383,3 +383,16 @@ class TestUnavailable:
     def test_an_unsupported_database_is_refused(self) -> None:
         with pytest.raises(StoreError, match="SQLite or PostgreSQL"):
             Store("mysql://localhost/missend")
+
+
+def test_nodes_opening_a_new_database_together_all_start(store_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from missend.history.store import Store; Store.open(sys.argv[1]).close()"
+    nodes = [
+        subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in nodes]
+    assert [p.returncode for p in nodes] == [0] * 4, errors

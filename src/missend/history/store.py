@@ -76,6 +76,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH_SIZE = 2000
 _CHUNK = 2000
 _DIALECTS = ("sqlite", "postgresql")
+_MIGRATION_LOCK = 0x6D6973736E64  # "missnd": one advisory lock id for schema upgrades
 _T = TypeVar("_T")
 
 
@@ -267,8 +268,34 @@ class Store:
         return config
 
     def migrate(self) -> None:
-        """Upgrade to head, skipping Alembic entirely when the schema is already current."""
+        """Upgrade to head, skipping Alembic entirely when the schema is already current.
+
+        Nodes starting together on a new database race to create it: on PostgreSQL an advisory
+        lock makes them take turns; on SQLite (no such lock) the loser of the race finds the
+        schema already at head when it looks again, and that is success.
+        """
+        for attempt in range(3):
+            try:
+                self._upgrade()
+                return
+            except StoreError:
+                if attempt == 2 or self._head() != self.revision():
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                return
+
+    def _head(self) -> str | None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("path_separator", "os")
+        return ScriptDirectory.from_config(config).get_current_head()
+
+    def _upgrade(self) -> None:
         with self._guard("migrating"), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             config = self._config(connection)
             head = ScriptDirectory.from_config(config).get_current_head()
             if MigrationContext.configure(connection).get_current_revision() != head:
