@@ -119,6 +119,10 @@ class TestLearningMessage:
                     "<b>x</b>",
                     "Content-Type: multipart/mixed; boundary=b",
                     "--b",
+                    ":no name",
+                    "Subject: café",
+                    "From: Ann <a@x.org>",
+                    "X-Empty:",
                     "\f",
                 ]
             ),

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
+from email.policy import compat32
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -52,11 +53,15 @@ _BLANK_LINE = re.compile(rb"\n(?:\r\n|\n)")
 _LIMITS = Limits()
 _CACHED_HEADER = 2000
 _CHUNK = 256
-WINDOW = 50_000
-"""Messages regrouped by sender at a time (see `by_sender`); they are held in memory together."""
+WINDOW = 100_000
+"""Messages regrouped by sender at a time (see `by_sender`), held in memory together: about
+300 MB. Halving it costs a fifth more time on an archive of 5,000 interleaved senders."""
 BATCH_SIZE = 10_000
 """Messages per store transaction while learning an archive."""
 _OTHER_BODIES = ("multipart", "message")
+_HEADER_LINE = re.compile(r"[\041-\071\073-\176]+:")
+_UNUSUAL_BREAK = re.compile(rb"[\x0b\x0c\x1c-\x1e]|\r(?!\n)|\n(?:From |:)")
+"""Line breaks other than LF and CRLF, and lines the parser treats specially after the first."""
 _FETCHED = frozenset({"message-id", "in-reply-to", "date"})
 """Headers `parse_message` reads through `Message.get` (which may wrap 8-bit values)."""
 
@@ -230,6 +235,32 @@ def addresses(values: list[str]) -> tuple[Address, ...]:
     return _cached_addresses(key)
 
 
+def _header_block(block: bytes) -> email.message.Message | None:
+    """The headers `BytesParser(policy=compat32)` reads from a block of ordinary header lines
+    ending in a blank line, without its line-by-line machinery; None for anything unusual."""
+    if _UNUSUAL_BREAK.search(block):
+        return None
+    lines = block.decode("ascii", "surrogateescape").splitlines(keepends=True)
+    msg = email.message.Message(policy=compat32)
+    if lines[0].startswith("From "):
+        msg.set_unixfrom(lines.pop(0).rstrip("\r\n"))
+    current: list[str] = []
+    for line in lines[:-1]:
+        if line[0] in " \t":
+            if not current:
+                return None
+            current.append(line)
+        elif _HEADER_LINE.match(line):
+            if current:
+                msg.set_raw(*compat32.header_source_parse(current))
+            current = [line]
+        else:
+            return None
+    if current:
+        msg.set_raw(*compat32.header_source_parse(current))
+    return msg
+
+
 def learning_message(raw: bytes) -> Message:
     """The message as learning reads it: equal to `parse_message(raw)` in sender, recipients,
     subject, ids, date and body text; attachments and defects are left out."""
@@ -239,7 +270,9 @@ def learning_message(raw: bytes) -> Message:
     if blank is None:
         return parse_message(raw)
     try:
-        msg = _PARSER.parsebytes(raw[: blank.end()], headersonly=True)
+        msg = _header_block(raw[: blank.end()])
+        if msg is None:
+            msg = _PARSER.parsebytes(raw[: blank.end()], headersonly=True)
         if msg.get_payload() or msg.get_content_maintype() in _OTHER_BODIES:
             return parse_message(raw)
         msg.set_payload(raw[blank.end() :].decode("ascii", "surrogateescape"))
