@@ -150,7 +150,7 @@ def learn(
     engine: Annotated[
         LearnEngine,
         typer.Option(
-            help="local: this machine; spark: an Apache Spark cluster (pip install missend[spark])."
+            help="local: this machine; spark: Apache Spark (needs pyspark: the spark extra)."
         ),
     ] = LearnEngine.local,
     master: Annotated[
@@ -197,7 +197,7 @@ def _learn_spark(path: Path, db: str | None, train: bool, master: str) -> None:
     try:
         from missend.learning.spark import learn as spark_learn
     except ImportError as exc:
-        raise _fail(f"--engine spark needs pyspark (pip install 'missend[spark]'): {exc}") from exc
+        raise _fail(f"--engine spark needs pyspark, the spark extra ({exc})") from exc
     try:
         report = spark_learn(
             [path], db or default_url(), master=master, train=train, status=err.print
