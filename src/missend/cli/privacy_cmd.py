@@ -219,15 +219,40 @@ def status(db: DbOption = None, config: ConfigOption = None) -> None:
 
 
 @privacy_app.command("hash-addresses")
-def hash_addresses(db: DbOption = None, config: ConfigOption = None) -> None:
-    """Switch an empty store to keyed hashes of addresses (privacy.key_file). There is no way back."""
+def hash_addresses(
+    convert: Annotated[
+        bool,
+        typer.Option(
+            "--convert",
+            help="Hash the history already in the store (asks first; --yes for scripts).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Convert without asking.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Keep addresses in the history only as keyed hashes (privacy.key_file). There is no way back: a hashed history cannot be turned into addresses again. Restart the services afterwards."""
     from missend.history.store import StoreError
+    from missend.privacy.convert import convert as convert_history
 
     with _opened(db, config) as (loaded, _, store):
         if store.keys is None:
             raise fail("set privacy.hash_addresses = true and privacy.key_file in --config first")
         try:
-            store.address_keys()
+            if convert:
+                if not yes and not typer.confirm(
+                    "Replace every address in the history by its keyed hash? This cannot be undone.",
+                    default=False,
+                ):
+                    out.print("nothing was changed")
+                    raise typer.Exit(EXIT_INCOMPLETE)
+                done = convert_history(store, store.keys)
+                out.print(
+                    f"hashed {done.senders} senders, {done.contacts} contacts and "
+                    f"{done.threads} threads; dropped {done.recipient_sets_dropped} recipient-set digests"
+                )
+            else:
+                store.address_keys()
         except StoreError as exc:
             raise fail(str(exc)) from exc
     out.print(f"the store now keeps addresses as keyed hashes ({loaded.privacy.key_file})")

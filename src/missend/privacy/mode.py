@@ -43,11 +43,11 @@ def _has_history(conn: Connection) -> bool:
     return conn.execute(select(senders.c.id).limit(1)).first() is not None
 
 
-def enable(conn: Connection, keys: AddressKeys) -> None:
+def enable(conn: Connection, keys: AddressKeys, *, require_empty: bool = True) -> None:
     """Switch an empty store to keyed hashes of addresses (there is no way back)."""
     if read_mode(conn).hashed:
         return
-    if _has_history(conn):
+    if require_empty and _has_history(conn):
         raise PrivacyModeError(
             "the store already keeps a history with addresses in clear; keyed hashes can only be "
             "turned on for an empty history (run `missend privacy hash-addresses --convert` to "
