@@ -124,3 +124,9 @@ def test_the_privacy_table_is_checked(tmp_path: Path) -> None:
     loaded = load(config)
     assert (loaded.privacy.retention_months, loaded.privacy.held_days) == (12, 7)
     assert loaded.privacy.hash_addresses is False
+
+
+def test_an_unreachable_store_is_an_error_not_a_silent_success() -> None:
+    down = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    assert runner.invoke(app, ["forget", ALICE, "--db", down, "--yes"]).exit_code == 3
+    assert runner.invoke(app, ["retention", "apply", "--db", down]).exit_code == 3

@@ -81,20 +81,21 @@ def forget(
     Prints what was erased, with counts, and checks that no text column anywhere still holds the address (exit 1 if one does).
     """
     from missend.history.store import StoreError
+    from missend.message.addresses import normalize_email
     from missend.privacy.audit import AuditChainBroken
-    from missend.privacy.erasure import erase, held_to_erase, pseudonym_for
+    from missend.privacy.erasure import erase, preview
     from missend.privacy.scrub import Scrubber
 
     try:
-        scrub = Scrubber(address, pseudonym_for(address, None))
+        Scrubber(address, "")
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    email = normalize_email(address)
     with _opened(db, config) as (_, _, store):
         try:
-            with store.engine.connect() as conn:
-                doomed = held_to_erase(conn, scrub)
+            doomed = preview(store, email)
             if doomed and not yes:
-                out.print(f"{len(doomed)} held message(s) are from or to {scrub.email}:")
+                out.print(f"{len(doomed)} held message(s) are from or to {email}:")
                 for held in doomed:
                     out.print(f"  {held.id}  {held.status:<9}  {held.subject}")
                 unsent = sum(1 for h in doomed if h.status in ("held", "delayed", "releasing"))
@@ -105,7 +106,7 @@ def forget(
             report = erase(store, address, names=name or (), by=actor(), verify=verify)
         except (StoreError, AuditChainBroken) as exc:
             raise fail(str(exc)) from exc
-    _print_erasure(scrub.email, report)
+    _print_erasure(email, report)
     if report.remaining:
         raise typer.Exit(EXIT_INCOMPLETE)
 

@@ -19,6 +19,7 @@ from email.policy import compat32
 from typing import Any
 
 from sqlalchemy import Column, Connection, String, Table, delete, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from missend.audit.log import AuditLog
 from missend.history import schema
@@ -144,6 +145,16 @@ def held_to_erase(conn: Connection, scrub: Scrubber) -> list[HeldMatch]:
             scrub, row.sender, [row.envelope_from, *json.loads(row.envelope_to)], bytes(row.raw)
         )
     ]
+
+
+def preview(store: Store, address: str) -> list[HeldMatch]:
+    """The held messages `erase` would delete, for asking before it does."""
+    scrub = Scrubber(address, "")
+    try:
+        with store.engine.connect() as conn:
+            return held_to_erase(conn, scrub)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"reading the hold queue failed ({type(exc).__name__})") from exc
 
 
 def _text_filter(scrub: Scrubber, *cols: Any) -> Any:

@@ -77,7 +77,10 @@ def apply_retention(
         raise StoreError(f"applying retention to senders failed ({type(exc).__name__})") from exc
     held_cutoff = stamp - timedelta(days=held_days)
     held = HoldQueue(store).purge(held_cutoff)
-    verdicts = VerdictRecords(store).purge(timedelta(hours=verdict_hours), RETENTION)
+    try:
+        verdicts = VerdictRecords(store).purge(timedelta(hours=verdict_hours), RETENTION)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"purging verdict drafts failed ({type(exc).__name__})") from exc
     result = RetentionResult(cutoff, history, int(gone or 0), held_cutoff, held, verdicts)
     AuditLog(store).record(
         by,
