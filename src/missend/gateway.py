@@ -169,7 +169,8 @@ class Gateway:
         self._refresh_models()
         message = parse_message(raw, envelope_from or None, envelope_to, self.limits)
         sender = message.sender.email if message.sender else ""
-        verdict = self.engine.check(message, self.histories.get(sender))
+        history = self.store.reveal(self.histories.get(sender), message.recipients)
+        verdict = self.engine.check(message, history)
         action = verdict.action
         change = RecipientChange()
         data = raw

@@ -122,7 +122,10 @@ def check(
         sender = message.sender.email if message.sender else ""
         if sender not in histories:
             histories[sender] = store.snapshot(sender) if store else SenderHistory(sender)
-        verdict = engine.check(message, histories[sender])
+        history = (
+            store.reveal(histories[sender], message.recipients) if store else histories[sender]
+        )
+        verdict = engine.check(message, history)
         worst = max(worst, verdict.action.exit_code)
         if as_json:
             sys.stdout.write(json.dumps({"file": str(path), **verdict.to_dict()}) + "\n")
@@ -266,7 +269,7 @@ def fix(
     engine = _engine(policy, store)
     message = parse_message(raw)
     sender = message.sender.email if message.sender else ""
-    history = store.snapshot(sender) if store else SenderHistory(sender)
+    history = store.snapshot(sender, message.recipients) if store else SenderHistory(sender)
     verdict = engine.check(message, history)
     change = change_for(verdict, all_fixes)
     output.write_bytes(rewrite_recipients(raw, change))

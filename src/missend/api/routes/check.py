@@ -126,7 +126,8 @@ def _check(svc: Services, who: Principal, raw: bytes) -> CheckOut:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "this token may only check messages from its own sender"
         )
-    verdict = svc.engine.check(message, svc.histories.get(sender))
+    history = svc.store.reveal(svc.histories.get(sender), message.recipients)
+    verdict = svc.engine.check(message, history)
     fixes = _fixes(raw, verdict)
     every = change_for(f for f in verdict.fixes if f.kind in _RECIPIENT_FIXES)
     with svc.audit.transaction() as conn:
