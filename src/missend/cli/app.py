@@ -149,7 +149,7 @@ def learn(
         bool,
         typer.Option("--train/--no-train", help="Also train the misdirect model on this mail."),
     ] = True,
-    workers: Annotated[int, typer.Option(help="Processes for parsing and training.")] = 2,
+    workers: Annotated[int, typer.Option(help="Processes for training.")] = 2,
     engine: Annotated[
         LearnEngine,
         typer.Option(
@@ -180,18 +180,13 @@ def learn(
         transient=False,
     ) as progress:
         task = progress.add_task("learn", total=total)
-        parsers = workers if total >= _PARALLEL_FROM else 0
-        report = learn_archive(store, path, parsers, lambda n: progress.advance(task, n))
+        report = learn_archive(store, path, progress=lambda n: progress.advance(task, n))
     out.print(
         f"learned {report.learned} new messages from {report.senders} sender(s); "
         f"{report.skipped} already known"
     )
     if train:
         _train(store, path, workers)
-
-
-_PARALLEL_FROM = 20_000
-"""Below this many messages, starting parser processes costs more than it saves."""
 
 
 def _learn_spark(path: Path, db: str | None, train: bool, master: str) -> None:
