@@ -27,7 +27,7 @@ from missend.milter.housekeeping import Housekeeping
 from missend.milter.learn import Learner
 from missend.milter.listen import Listen
 from missend.milter.notice import Notices
-from missend.milter.workers import Supervisor
+from missend.milter.workers import SIGNALS, Supervisor
 
 log = logging.getLogger(__name__)
 NAME = "missend"
@@ -129,7 +129,7 @@ def stop_on_signals(listen: Listen) -> None:
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in SIGNALS:
         signal.signal(signum, lambda *_: None)
 
     def watch() -> None:
@@ -162,16 +162,33 @@ def serve(
         config.milter.on_error,
         processes,
     )
-    if processes <= 1:
-        run_worker(gateway, listen, secret, releases=True, signals=False)
-        return
-    if fd is None:
-        raise RuntimeError(f"cannot find the socket for {listen} to share it between processes")
-    os.set_blocking(fd, False)  # the processes that lose the race for a connection go back to wait
-    gateway.store.engine.dispose()  # no pooled connection may cross a fork
-    supervisor.run(
-        processes, lambda index: run_worker(gateway, listen, secret, releases=index == 0)
-    )
+    try:
+        if processes <= 1:
+            run_worker(gateway, listen, secret, releases=True, signals=False)
+            return
+        if fd is None:
+            raise RuntimeError(
+                f"cannot find the socket for {listen} to share it between processes"
+            )
+        os.set_blocking(fd, False)  # processes that lose the race for a connection go back to wait
+        gateway.store.engine.dispose()  # no pooled connection may cross a fork
+        supervisor.run(
+            processes, lambda index: run_worker(gateway, listen, secret, releases=index == 0)
+        )
+    finally:
+        ignore_further_stops()
+
+
+def ignore_further_stops() -> None:
+    """Once the service has stopped, a repeated stop signal must not cut the exit short.
+
+    Python gives its own handlers back to the default action while the interpreter shuts down,
+    so a second SIGTERM from an impatient service manager would end the process by the signal
+    (and say it failed) after everything was already flushed; an ignored signal stays ignored.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for signum in SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def run_worker(
