@@ -84,3 +84,9 @@ def test_recipes_do_not_apply_without_a_history_to_draw_from(name: str) -> None:
     if slip is not None:
         assert name in ("typo", "other-address")
         assert slip.wrong != "x@partner.example"
+
+
+def test_a_picked_contact_arrives_with_the_name_the_address_book_holds() -> None:
+    slip = autocomplete(to("john.smith@partner.example"), sam(), ORGS, random.Random(1))
+    assert slip is not None
+    assert [r.address.name for r in slip.recipients] == ["John Brown"]

@@ -92,12 +92,15 @@ def evaluate(
     model = train(replayed, seed)
     cases = [c for r in replayed for c in r.cases]
     severity = np.vectorize(model.severity, otypes=[np.float64])
+    # Scored in one batch (the model scores rows independently); split back per case.
+    per_case: list[np.ndarray] = []
+    if cases:
+        every = severity(model.scores(np.concatenate([c.features for c in cases])))
+        per_case = np.split(every, np.cumsum([len(c.features) for c in cases])[:-1])
     # What the detector reports: the model's severity, or the rules' for broadcasts it leaves to them.
     model_scores = [
-        severity(model.scores(c.features))
-        if len(c.features) <= BROADCAST
-        else c.rule_scores.astype(np.float64)
-        for c in cases
+        scores if len(c.features) <= BROADCAST else c.rule_scores.astype(np.float64)
+        for c, scores in zip(cases, per_case, strict=True)
     ]
     rule_scores = [c.rule_scores.astype(np.float64) for c in cases]
     learned = operating_points(cases, model_scores)

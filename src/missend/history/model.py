@@ -120,7 +120,7 @@ class SenderHistory:
         else:
             self.recipient_sets[set_key(emails)] += 1
         if len(emails) < MAX_THREAD_PARTICIPANTS:
-            ids = ((message.message_id,) if message.message_id else ()) + message.thread_ids
+            ids = message.conversation_ids
             participants = frozenset(emails) | {sender}
             for key in map(thread_key, ids):
                 self.threads[key] = self.threads.get(key, frozenset()) | participants

@@ -467,7 +467,7 @@ class Store:
                 continue
             delta.first = earliest(delta.first, when)
             delta.last = latest(delta.last, when)
-            ids = ((message.message_id,) if message.message_id else ()) + message.thread_ids
+            ids = message.conversation_ids
             for key in map(thread_key, ids):
                 if key in history.threads:
                     delta.thread_last[key] = latest(delta.thread_last.get(key), when) or when
@@ -490,11 +490,7 @@ class Store:
             ):
                 delta.known[address] = cid
                 history.profiles[address] = unpack_profile(blob)
-        keys = {
-            thread_key(mid)
-            for m in todo
-            for mid in ((m.message_id,) if m.message_id else ()) + m.thread_ids
-        }
+        keys = {thread_key(mid) for m in todo for mid in m.conversation_ids}
         for chunk in _chunks(keys, _CHUNK):
             for key, participants in conn.execute(
                 select(threads.c.thread_hash, threads.c.participants).where(

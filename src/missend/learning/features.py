@@ -63,11 +63,49 @@ FEATURES: tuple[str, ...] = (
     "count_vs_others_max_log",
     "content_rank",
     "rule_severity",
+    "named_in_text",
+    "others_named_frac",
+    "address_in_text",
+    "in_topic",
+    "subject_says_reply",
+    "topic_known",
+    "domain_lookalike_distance",
+    "domain_lookalike_strength_log",
+    "name_local_other_domain",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 _NO_DATE = 10_000.0
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_TEXT_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Mentions:
+    """The words and addresses of the draft's whole text, quoted thread included.
+
+    A greeting ("Hi Sally,") or the quoted headers of the mail being answered name the people a
+    message is for; a recipient added by mistake is rarely named. Used only during the check,
+    never stored.
+    """
+
+    words: frozenset[str] = frozenset()
+    addresses: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, subject: str, body: str) -> Mentions:
+        text = f"{subject}\n{body[:_TEXT_LIMIT]}".lower()
+        return cls(frozenset(_LETTERS.findall(text)), frozenset(_ADDRESS.findall(text)))
+
+    def named(self, email: str, tokens: tuple[str, ...]) -> float:
+        """1 for the address itself, else the share of its name's words the text contains."""
+        if email in self.addresses:
+            return 1.0
+        words = [t for t in tokens if len(t) >= 3]
+        if not words:
+            return 0.0
+        return sum(1 for t in words if t in self.words) / len(words)
 
 
 def name_tokens(r: Recipient | Contact) -> tuple[str, ...]:
@@ -98,15 +136,18 @@ class _Index:
     """Per-history lookups the features need, built once per history state."""
 
     strong: list[Contact]
-    strong_emails: list[str]
+    known: list[Contact]
+    known_emails: list[str]
     by_local: dict[str, list[Contact]]
     by_name: dict[tuple[str, ...], list[Contact]]
     by_first: dict[str, list[Contact]]
+    by_name_local: dict[str, list[Contact]]
     domain_contacts: Counter[str]
     domain_messages: Counter[str]
     idf: dict[int, float]
     idf_unseen: float
     norms: dict[str, float]
+    domains: list[str]
 
     def profile_norm(self, email: str, profile: Counter[int]) -> float:
         norm = self.norms.get(email)
@@ -118,15 +159,37 @@ class _Index:
         return norm
 
 
-def index(history: SenderHistory, strong_count: int = 2) -> _Index:
+def name_locals(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The local parts people make of their own name for a private mailbox."""
+    if len(tokens) < 2:
+        return ()
+    first, last = tokens[0], tokens[-1]
+    return (
+        f"{first}.{last}",
+        f"{first}{last}",
+        f"{first}_{last}",
+        f"{first[0]}{last}",
+        f"{first[0]}.{last}",
+        f"{last}{first[0]}",
+        f"{last}.{first}",
+        f"{last}{first}",
+    )
+
+
+_DIGITS = re.compile(r"\d+$")
+
+
+def index(history: SenderHistory, strong_count: int = 1) -> _Index:
     key = f"learning.index.{strong_count}"
     found = history.derived.get(key)
     if isinstance(found, _Index):
         return found
     strong = [c for c in history.contacts.values() if c.count >= strong_count]
+    known = list(history.contacts.values())
     by_local: dict[str, list[Contact]] = {}
     by_name: dict[tuple[str, ...], list[Contact]] = {}
     by_first: dict[str, list[Contact]] = {}
+    by_name_local: dict[str, list[Contact]] = {}
     for c in strong:
         by_local.setdefault(c.email.rpartition("@")[0], []).append(c)
         tokens = name_tokens(c)
@@ -134,6 +197,8 @@ def index(history: SenderHistory, strong_count: int = 2) -> _Index:
             by_name.setdefault(tuple(sorted(tokens)), []).append(c)
         if tokens and len(tokens[0]) > 2:
             by_first.setdefault(tokens[0], []).append(c)
+        for local in name_locals(tokens):
+            by_name_local.setdefault(local, []).append(c)
     domain_contacts: Counter[str] = Counter()
     domain_messages: Counter[str] = Counter()
     for c in history.contacts.values():
@@ -147,15 +212,18 @@ def index(history: SenderHistory, strong_count: int = 2) -> _Index:
     idf = {k: math.log((1 + total) / (1 + n)) + 1.0 for k, n in spread.items()}
     built = _Index(
         strong,
-        [c.email for c in strong],
+        known,
+        [c.email for c in known],
         by_local,
         by_name,
         by_first,
+        by_name_local,
         domain_contacts,
         domain_messages,
         idf,
         math.log(1 + total) + 1.0,
         {},
+        list(domain_contacts),
     )
     history.derived[key] = built
     return built
@@ -174,6 +242,9 @@ class MessageFeatures:
         thread: frozenset[str],
         is_reply: bool,
         rule_scores: Mapping[str, float] | None = None,
+        mentions: Mentions | None = None,
+        topic: frozenset[str] | None = None,
+        subject_says_reply: bool = False,
     ) -> None:
         self.h = history
         self.recipients = recipients
@@ -183,6 +254,10 @@ class MessageFeatures:
         self.thread = thread
         self.is_reply = is_reply
         self.rule_scores = rule_scores or {}
+        self.mentions = mentions or Mentions()
+        self.topic = topic
+        """Who got earlier mail on this subject; None when the subject is too short to tell."""
+        self.subject_says_reply = subject_says_reply
         self.emails = [r.email for r in recipients]
         self.index = index(history)
 
@@ -208,6 +283,15 @@ class MessageFeatures:
     @cached_property
     def content(self) -> dict[str, float]:
         return {e: self.similarity(e) for e in self.emails}
+
+    @cached_property
+    def named(self) -> list[float]:
+        out = []
+        for r in self.recipients:
+            c = self.h.contacts.get(r.email)
+            tokens = name_tokens(c) if c is not None and c.name and not r.address.name else ()
+            out.append(self.mentions.named(r.email, tokens or name_tokens(r)))
+        return out
 
     @cached_property
     def domains(self) -> list[str]:
@@ -256,6 +340,13 @@ class MessageFeatures:
             k.email != e for k in idx.by_name.get(tuple(sorted(tokens)), ())
         )
         namesake_fits, namesake_gap = self._namesake(tokens, e, others, mine)
+        domain_distance, domain_strength = self._domain_lookalike(domain)
+        bare_local = _DIGITS.sub("", local)
+        name_local = any(
+            registrable_domain(k.email.rpartition("@")[2]) != domain
+            for k in idx.by_name_local.get(bare_local, ())
+            if k.email != e
+        )
         return [
             math.log1p(count),
             float(count == 0),
@@ -292,23 +383,47 @@ class MessageFeatures:
             math.log1p(count) - math.log1p(max(other_counts)) if other_counts else 0.0,
             sum(1 for o in others if content.get(o, 0.0) > mine) / len(others) if others else 0.0,
             self.rule_scores.get(e, 0.0),
+            self.named[i],
+            sum(v for j, v in enumerate(self.named) if j != i) / len(others) if others else 0.0,
+            float(e in self.mentions.addresses),
+            float(self.topic is not None and e in self.topic),
+            float(self.subject_says_reply),
+            float(bool(self.topic)),
+            domain_distance,
+            domain_strength,
+            float(name_local),
         ]
 
     def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
-        """Edit distance to the nearest stronger contact, and how strong that contact is."""
+        """Edit distance to the nearest other contact, and how strong that contact is.
+
+        Every known address counts, even one written to once: a typo of a first-time
+        correspondent's address is as wrong as one of a friend's."""
         if c is not None and c.count >= 5:
             return 6.0, 0.0
         found = process.extract(
-            email, self.index.strong_emails, scorer=Levenshtein.distance, score_cutoff=4, limit=3
+            email, self.index.known_emails, scorer=Levenshtein.distance, score_cutoff=4, limit=3
         )
         best_dist, best_count = 6.0, 0
         for other, dist, j in found:
             if other == email:
                 continue
-            k = self.index.strong[j]
+            k = self.index.known[j]
             if dist < best_dist or (dist == best_dist and k.count > best_count):
                 best_dist, best_count = float(dist), k.count
         return best_dist, math.log1p(best_count)
+
+    def _domain_lookalike(self, domain: str) -> tuple[float, float]:
+        """For a domain never written to: edit distance to the nearest one that was, and how
+        much mail went there ("enron.co" beside "enron.com")."""
+        idx = self.index
+        if idx.domain_contacts.get(domain, 0):
+            return 4.0, 0.0
+        found = process.extractOne(domain, idx.domains, scorer=Levenshtein.distance, score_cutoff=3)
+        if found is None:
+            return 4.0, 0.0
+        other, dist, _ = found
+        return float(dist), math.log1p(idx.domain_messages.get(other, 0))
 
     def _namesake(
         self, tokens: tuple[str, ...], email: str, others: list[str], mine: float
@@ -350,6 +465,9 @@ def feature_matrix(
         ctx.thread_participants,
         ctx.message.is_reply,
         rule_scores,
+        Mentions.of(ctx.message.subject, ctx.message.body_text),
+        ctx.history.thread_participants((topic,)) if (topic := ctx.message.topic) else None,
+        ctx.message.subject_says_reply,
     )
     return recipients, np.array(
         [mf.vector(i) for i in range(len(recipients))], dtype=np.float32

@@ -94,7 +94,7 @@ def replay(
     path: Path,
     train_fraction: float = 0.8,
     seed: int = 0,
-    train_rate: float = 0.5,
+    train_rate: float = 1.0,
     internal: Sequence[str] = (),
 ) -> Replayed:
     """Replay one archive into training examples and test cases."""
@@ -128,16 +128,16 @@ def _train_examples(ctx: CheckContext, rng: random.Random, out: Replayed) -> Non
     out.train_y.append(np.zeros(len(clean), dtype=np.int8))
     out.train_clean.append(True)
     out.train_scenario.append("clean")
-    name = rng.choice(sorted(RECIPES))
-    slip = RECIPES[name](ctx.recipients, ctx.history, ctx.orgs, rng)
-    if slip is None:
-        return
-    recipients, x, _ = features_for(ctx, slip.recipients)
-    y = np.array([r.email == slip.wrong for r in recipients], dtype=np.int8)
-    out.train_x.append(x)
-    out.train_y.append(y)
-    out.train_clean.append(False)
-    out.train_scenario.append(name)
+    for name in sorted(RECIPES):
+        slip = RECIPES[name](ctx.recipients, ctx.history, ctx.orgs, rng)
+        if slip is None:
+            continue
+        recipients, x, _ = features_for(ctx, slip.recipients)
+        y = np.array([r.email == slip.wrong for r in recipients], dtype=np.int8)
+        out.train_x.append(x)
+        out.train_y.append(y)
+        out.train_clean.append(False)
+        out.train_scenario.append(name)
 
 
 def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:

@@ -33,20 +33,27 @@ Recipe = Callable[[tuple[Recipient, ...], SenderHistory, Organisations, random.R
 
 
 def _swap(
-    recipients: tuple[Recipient, ...], target: Recipient, wrong: str
+    recipients: tuple[Recipient, ...], target: Recipient, wrong: str, name: str = ""
 ) -> tuple[Recipient, ...]:
     return tuple(
-        Recipient(Address(wrong), r.field) if r.email == target.email else r for r in recipients
+        Recipient(Address(wrong, name), r.field) if r.email == target.email else r
+        for r in recipients
     )
 
 
 def _add(
-    recipients: tuple[Recipient, ...], wrong: str, rng: random.Random
+    recipients: tuple[Recipient, ...], wrong: str, rng: random.Random, name: str = ""
 ) -> tuple[Recipient, ...]:
     field = recipients[0].field if recipients else Field.TO
     out = list(recipients)
-    out.insert(rng.randint(0, len(out)), Recipient(Address(wrong), field))
+    out.insert(rng.randint(0, len(out)), Recipient(Address(wrong, name), field))
     return tuple(out)
+
+
+def _known_name(h: SenderHistory, email: str) -> str:
+    """The display name a mail client's address book fills in for a picked contact."""
+    c = h.contacts.get(email)
+    return c.name if c else ""
 
 
 def autocomplete(
@@ -71,7 +78,9 @@ def autocomplete(
                 candidates.append(c.email)
         if candidates:
             wrong = rng.choice(sorted(candidates))
-            return Slip("autocomplete", _swap(recipients, t, wrong), wrong, t.email)
+            return Slip(
+                "autocomplete", _swap(recipients, t, wrong, _known_name(h, wrong)), wrong, t.email
+            )
     return None
 
 
@@ -134,7 +143,7 @@ def other_address(
     wrong = f"{local}@{rng.choice(domains)}"
     if wrong in h.contacts or wrong == t.email:
         return None
-    return Slip("other-address", _swap(recipients, t, wrong), wrong, t.email)
+    return Slip("other-address", _swap(recipients, t, wrong, t.address.name), wrong, t.email)
 
 
 def colleague(
@@ -153,7 +162,7 @@ def colleague(
     if not candidates:
         return None
     wrong = rng.choice(candidates)
-    return Slip("colleague", _add(recipients, wrong, rng), wrong, None)
+    return Slip("colleague", _add(recipients, wrong, rng, _known_name(h, wrong)), wrong, None)
 
 
 def random_contact(
@@ -165,7 +174,7 @@ def random_contact(
     if not candidates:
         return None
     wrong = rng.choice(candidates)
-    return Slip("random-contact", _add(recipients, wrong, rng), wrong, None)
+    return Slip("random-contact", _add(recipients, wrong, rng, _known_name(h, wrong)), wrong, None)
 
 
 RECIPES: dict[str, Recipe] = {

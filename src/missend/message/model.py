@@ -6,9 +6,13 @@ message is parsed exactly once and every detector sees the same interpretation o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+_MIN_TOPIC = 8
 
 
 class Field(StrEnum):
@@ -135,3 +139,22 @@ class Message:
     @property
     def thread_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.in_reply_to + self.references))
+
+    @property
+    def topic(self) -> str:
+        """The subject without reply and forward prefixes, as "topic:<words>"; "" when too short
+        to mean anything. Clients that send no References (and archives that lost them) still
+        thread by subject, so history files participants under it too."""
+        words = " ".join(_REPLY_PREFIX.sub("", self.subject).lower().split())
+        return f"topic:{words}" if len(words) >= _MIN_TOPIC else ""
+
+    @property
+    def subject_says_reply(self) -> bool:
+        return bool(_REPLY_PREFIX.match(self.subject))
+
+    @property
+    def conversation_ids(self) -> tuple[str, ...]:
+        """Every key history files this message's participants under: its id, its thread, its topic."""
+        own = (self.message_id,) if self.message_id else ()
+        topic = (self.topic,) if self.topic else ()
+        return own + self.thread_ids + topic

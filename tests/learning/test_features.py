@@ -1,0 +1,93 @@
+"""Misdirect features: each measures one way a recipient does or does not fit the sender's normal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from missend.detectors.base import CheckContext
+from missend.learning.features import FEATURES, Mentions, feature_matrix
+from missend.message.model import Message
+from missend.orgs import Organisations
+from missend.testing import history, message
+
+ME = "sam.hale@acme.example"
+ORGS = Organisations(["acme.example"])
+COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+def sam() -> list[Message]:
+    return [
+        message(ME, ["Tom Reed <treed@partner.example>"], subject="Quarterly volumes"),
+        message(ME, ["kim.lo@acme.example", "treed@partner.example"], subject="Pipeline capacity"),
+        message(ME, ["ada.keller@partner.example"], subject="Contract renewal terms"),
+    ] * 2
+
+
+def features(draft: Message) -> dict[str, dict[str, float]]:
+    ctx = CheckContext(draft, history(ME, sam()), ORGS)
+    recipients, x = feature_matrix(ctx, ctx.recipients, {})
+    assert x.shape == (len(recipients), len(FEATURES))
+    return {r.email: {n: float(x[i, j]) for n, j in COL.items()} for i, r in enumerate(recipients)}
+
+
+def test_a_recipient_greeted_in_the_text_is_named_and_an_added_one_is_not() -> None:
+    draft = message(
+        ME,
+        ["Tom Reed <treed@partner.example>", "ada.keller@partner.example"],
+        body="Hi Tom,\n\nThe volumes you asked for.\n",
+    )
+    f = features(draft)
+    assert f["treed@partner.example"]["named_in_text"] == 0.5
+    assert f["ada.keller@partner.example"]["named_in_text"] == 0.0
+    assert f["ada.keller@partner.example"]["others_named_frac"] == 0.5
+
+
+def test_an_address_quoted_in_the_thread_counts_as_named() -> None:
+    m = Mentions.of("Re: volumes", "> From: treed@partner.example\n> Sent: Monday")
+    assert m.named("treed@partner.example", ()) == 1.0
+    assert m.named("someone@partner.example", ("someone",)) == 0.0
+
+
+def test_a_recipient_who_got_earlier_mail_on_the_same_subject_is_in_its_topic() -> None:
+    draft = message(
+        ME, ["treed@partner.example", "ada.keller@partner.example"], subject="RE: Quarterly volumes"
+    )
+    f = features(draft)
+    assert f["treed@partner.example"]["in_topic"] == 1.0
+    assert f["ada.keller@partner.example"]["in_topic"] == 0.0
+    assert f["treed@partner.example"]["subject_says_reply"] == 1.0
+    assert f["treed@partner.example"]["topic_known"] == 1.0
+
+
+def test_a_short_subject_is_no_topic() -> None:
+    assert message(ME, ["a@b.example"], subject="Re: hi").topic == ""
+    assert message(ME, ["a@b.example"], subject="Fwd: RE: Pipeline capacity").topic == (
+        "topic:pipeline capacity"
+    )
+
+
+def test_a_domain_one_letter_from_a_known_one_is_a_lookalike() -> None:
+    f = features(message(ME, ["new.person@partnr.example", "new.other@elsewhere.example"]))
+    assert f["new.person@partnr.example"]["domain_lookalike_distance"] == 1.0
+    assert f["new.person@partnr.example"]["domain_lookalike_strength_log"] > 0
+    assert f["new.other@elsewhere.example"]["domain_lookalike_distance"] == 4.0
+
+
+def test_a_typo_of_a_contact_written_to_once_is_still_a_lookalike() -> None:
+    sent = [message(ME, ["once.only@partner.example"]), *sam()]
+    ctx = CheckContext(message(ME, ["once.onyl@partner.example"]), history(ME, sent), ORGS)
+    _, x = feature_matrix(ctx, ctx.recipients, {})
+    assert x[0, COL["lookalike_distance"]] == 2.0
+
+
+def test_a_private_address_made_of_a_contacts_name_is_recognised() -> None:
+    f = features(message(ME, ["tom.reed@gmail.com", "t.reed7@gmail.com", "tim.west@gmail.com"]))
+    assert f["tom.reed@gmail.com"]["name_local_other_domain"] == 1.0
+    assert f["t.reed7@gmail.com"]["name_local_other_domain"] == 1.0
+    assert f["tim.west@gmail.com"]["name_local_other_domain"] == 0.0
+
+
+def test_features_are_finite_for_a_message_with_no_text_and_no_history() -> None:
+    ctx = CheckContext(message(ME, ["x@y.example"], subject="", body=""), history(ME, []), ORGS)
+    _, x = feature_matrix(ctx, ctx.recipients, {})
+    assert np.isfinite(x).all()
