@@ -91,3 +91,21 @@ def test_features_are_finite_for_a_message_with_no_text_and_no_history() -> None
     ctx = CheckContext(message(ME, ["x@y.example"], subject="", body=""), history(ME, []), ORGS)
     _, x = feature_matrix(ctx, ctx.recipients, {})
     assert np.isfinite(x).all()
+
+
+def test_a_namesake_who_fits_the_other_recipients_better_shows_as_a_rival() -> None:
+    sent = [
+        message(ME, ["John Smith <john.smith@partner.example>", "kim.lo@acme.example"]),
+        message(ME, ["John Brown <john.brown@other.example>"]),
+    ] * 3
+    draft = message(ME, ["John Brown <john.brown@other.example>", "kim.lo@acme.example"])
+    ctx = CheckContext(draft, history(ME, sent), ORGS)
+    recipients, x = feature_matrix(ctx, ctx.recipients, {})
+    brown = [r.email for r in recipients].index("john.brown@other.example")
+    assert x[brown, COL["confusables_log"]] > 0
+    assert x[brown, COL["confusable_fits_gap"]] == 1.0
+    alone = CheckContext(
+        message(ME, ["John Smith <john.smith@partner.example>"]), ctx.history, ORGS
+    )
+    _, y = feature_matrix(alone, alone.recipients, {})
+    assert y[0, COL["confusable_fits_gap"]] == 0.0

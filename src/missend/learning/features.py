@@ -72,6 +72,13 @@ FEATURES: tuple[str, ...] = (
     "domain_lookalike_distance",
     "domain_lookalike_strength_log",
     "name_local_other_domain",
+    "confusables_log",
+    "confusable_count_gap",
+    "confusable_recency_gap",
+    "confusable_fits_gap",
+    "confusable_content_gap",
+    "confusable_topic_gap",
+    "confusable_named_gap",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -141,6 +148,8 @@ class _Index:
     by_local: dict[str, list[Contact]]
     by_name: dict[tuple[str, ...], list[Contact]]
     by_first: dict[str, list[Contact]]
+    by_last: dict[str, list[Contact]]
+    by_prefix: dict[str, list[Contact]]
     by_name_local: dict[str, list[Contact]]
     domain_contacts: Counter[str]
     domain_messages: Counter[str]
@@ -189,6 +198,8 @@ def index(history: SenderHistory, strong_count: int = 1) -> _Index:
     by_local: dict[str, list[Contact]] = {}
     by_name: dict[tuple[str, ...], list[Contact]] = {}
     by_first: dict[str, list[Contact]] = {}
+    by_last: dict[str, list[Contact]] = {}
+    by_prefix: dict[str, list[Contact]] = {}
     by_name_local: dict[str, list[Contact]] = {}
     for c in strong:
         by_local.setdefault(c.email.rpartition("@")[0], []).append(c)
@@ -197,6 +208,10 @@ def index(history: SenderHistory, strong_count: int = 1) -> _Index:
             by_name.setdefault(tuple(sorted(tokens)), []).append(c)
         if tokens and len(tokens[0]) > 2:
             by_first.setdefault(tokens[0], []).append(c)
+        if len(tokens) >= 2 and len(tokens[-1]) > 2:
+            by_last.setdefault(tokens[-1], []).append(c)
+        if len(c.email) > 4 and c.email[3] != "@":
+            by_prefix.setdefault(c.email[:3], []).append(c)
         for local in name_locals(tokens):
             by_name_local.setdefault(local, []).append(c)
     domain_contacts: Counter[str] = Counter()
@@ -217,6 +232,8 @@ def index(history: SenderHistory, strong_count: int = 1) -> _Index:
         by_local,
         by_name,
         by_first,
+        by_last,
+        by_prefix,
         by_name_local,
         domain_contacts,
         domain_messages,
@@ -341,6 +358,7 @@ class MessageFeatures:
         )
         namesake_fits, namesake_gap = self._namesake(tokens, e, others, mine)
         domain_distance, domain_strength = self._domain_lookalike(domain)
+        confusion = self._confusion(i, tokens, others, c, linked)
         bare_local = _DIGITS.sub("", local)
         name_local = any(
             registrable_domain(k.email.rpartition("@")[2]) != domain
@@ -392,6 +410,7 @@ class MessageFeatures:
             domain_distance,
             domain_strength,
             float(name_local),
+            *confusion,
         ]
 
     def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
@@ -412,6 +431,60 @@ class MessageFeatures:
             if dist < best_dist or (dist == best_dist and k.count > best_count):
                 best_dist, best_count = float(dist), k.count
         return best_dist, math.log1p(best_count)
+
+    def _confusion(
+        self,
+        i: int,
+        tokens: tuple[str, ...],
+        others: list[str],
+        c: Contact | None,
+        linked: int,
+    ) -> tuple[float, ...]:
+        """How this recipient compares with the contacts an address book would offer beside it
+        (same first name, same last name, same first letters): a pick of the wrong one of them
+        shows as another fitting the rest of the message better."""
+        e = self.emails[i]
+        idx = self.index
+        pool: dict[str, Contact] = {}
+        if tokens and len(tokens[0]) > 2:
+            pool.update((k.email, k) for k in idx.by_first.get(tokens[0], ()))
+        if len(tokens) >= 2 and len(tokens[-1]) > 2:
+            pool.update((k.email, k) for k in idx.by_last.get(tokens[-1], ()))
+        pool.update((k.email, k) for k in idx.by_prefix.get(e[:3], ()))
+        for email in (e, *others):
+            pool.pop(email, None)
+        if not pool:
+            return (0.0,) * 7
+        rivals = sorted(pool.values(), key=lambda k: -k.count)[:8]
+        count = c.count if c else 0
+        mine_days = math.log1p(_days(self.when, c.last_seen) if c else _NO_DATE)
+        rival_days = min(math.log1p(_days(self.when, k.last_seen)) for k in rivals)
+        fits_gap = 0.0
+        if others:
+            mine_fit = linked / len(others)
+            links = self.h.neighbours
+            best_fit = max(
+                sum(1 for o in others if o in links.get(k.email, ())) / len(others) for k in rivals
+            )
+            fits_gap = best_fit - mine_fit
+        content_gap = 0.0
+        if len(self.terms) >= 3:
+            content_gap = max(self.similarity(k.email) for k in rivals) - self.content.get(e, 0.0)
+        topic_gap = 0.0
+        if self.topic is not None:
+            topic_gap = float(any(k.email in self.topic for k in rivals)) - float(e in self.topic)
+        named_gap = (
+            max(self.mentions.named(k.email, name_tokens(k)) for k in rivals) - self.named[i]
+        )
+        return (
+            math.log1p(len(pool)),
+            math.log1p(rivals[0].count) - math.log1p(count),
+            mine_days - rival_days,
+            fits_gap,
+            content_gap,
+            topic_gap,
+            named_gap,
+        )
 
     def _domain_lookalike(self, domain: str) -> tuple[float, float]:
         """For a domain never written to: edit distance to the nearest one that was, and how
