@@ -109,3 +109,10 @@ def test_a_namesake_who_fits_the_other_recipients_better_shows_as_a_rival() -> N
     )
     _, y = feature_matrix(alone, alone.recipients, {})
     assert y[0, COL["confusable_fits_gap"]] == 0.0
+
+
+def test_an_address_one_letter_off_one_the_text_quotes_is_near_it() -> None:
+    m = Mentions.of("RE: offer", "-----Original Message-----\nFrom: dana.wells@newco.example\n")
+    assert m.nearest_address("dana.wels@newco.example") == 1.0
+    assert m.nearest_address("dana.wells@newco.example") == 4.0
+    assert Mentions.of("x", "no addresses here").nearest_address("a@b.example") == 4.0

@@ -79,6 +79,7 @@ FEATURES: tuple[str, ...] = (
     "confusable_content_gap",
     "confusable_topic_gap",
     "confusable_named_gap",
+    "text_address_distance",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -104,6 +105,19 @@ class Mentions:
     def of(cls, subject: str, body: str) -> Mentions:
         text = f"{subject}\n{body[:_TEXT_LIMIT]}".lower()
         return cls(frozenset(_LETTERS.findall(text)), frozenset(_ADDRESS.findall(text)))
+
+    def nearest_address(self, email: str) -> float:
+        """Edit distance to the closest other address the text quotes: the reply being written
+        names its correspondents, so an address one letter off them is a slip of the keyboard."""
+        if not self.addresses:
+            return 4.0
+        found = process.extractOne(
+            email,
+            [a for a in self.addresses if a != email],
+            scorer=Levenshtein.distance,
+            score_cutoff=3,
+        )
+        return 4.0 if found is None else float(found[1])
 
     def named(self, email: str, tokens: tuple[str, ...]) -> float:
         """1 for the address itself, else the share of its name's words the text contains."""
@@ -411,6 +425,7 @@ class MessageFeatures:
             domain_strength,
             float(name_local),
             *confusion,
+            self.mentions.nearest_address(e),
         ]
 
     def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
