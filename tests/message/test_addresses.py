@@ -37,7 +37,9 @@ def test_ordinary_headers_take_the_plain_reading() -> None:
     values = [
         "Casework Team <casework@agency.example.gov.uk>, j.smith@partner.example.com",
         "=?utf-8?q?J=C3=B6rg?= M. <jorg@example.de>,\r\n\tAnn <ann@example.org>",
+        "k..allen@enron.com, Phillip K Allen <.k.allen.@enron.com>",
     ]
+    assert _plain_pairs(values) is not None
     assert _plain_pairs(values) == getaddresses(values)
 
 

@@ -41,15 +41,15 @@ def decode_words(value: str) -> str:
 
 
 _WS = "[ \t\r\n]"
-_ATOM = r"[^\s()<>@,:;.\"\[\]\\]+"
 _WORD = r"[^\s()<>@,:;\"\[\]\\]+"
-_ADDR = f"{_ATOM}(?:\\.{_ATOM})*@{_ATOM}(?:\\.{_ATOM})*"
+_ADDR = f"{_WORD}@{_WORD}"
 _MAILBOX = re.compile(
     f"{_WS}*(?:(?:({_WORD}(?:{_WS}+{_WORD})*){_WS}*)?<({_ADDR})>|({_ADDR})){_WS}*"
 )
 """One mailbox between commas, in the subset of `email._parseaddr`'s grammar where it returns
-exactly the words and the address as written: no quotes, comments, groups, routes, escapes or
-empty items. Its whitespace is the parser's (space, tab, CR, LF), never Unicode's."""
+exactly the words and the address as written (dots included, even doubled as in Enron's
+`k..allen@enron.com`): no quotes, comments, groups, routes, escapes or empty items. Its
+whitespace is the parser's (space, tab, CR, LF), never Unicode's."""
 
 
 def _plain_pairs(values: list[str]) -> list[tuple[str, str]] | None:
