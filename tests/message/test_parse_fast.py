@@ -5,7 +5,7 @@ import email.message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from missend.message.parse import _PARSER, _parse
+from missend.message.parse import _PARSER, _charset, _parse
 
 _LINES = st.sampled_from(
     [
@@ -50,3 +50,23 @@ def _shape(msg: email.message.Message) -> object:
 def test_the_same_message_as_the_full_parse(lines: list[str], tail: str) -> None:
     raw = ("".join(lines) + tail).encode("utf-8")
     assert _shape(_parse(raw)) == _shape(_PARSER.parsebytes(raw))
+
+
+def test_charset_is_the_stdlib_answer_for_the_first_content_type() -> None:
+    for header in (
+        'text/plain; charset="UTF-8"',
+        "text/plain; charset=iso-8859-1; format=flowed",
+        "text/plain",
+        "text/plain; charset*=us-ascii''utf-8",
+        "text/plain; charset=\udce9",
+        'text/plain; name="a;b"; charset=koi8-r',
+        "",
+    ):
+        for raw in (
+            f"Content-Type: {header}\nContent-Type: text/plain; charset=big5\n\nbody".encode(
+                "ascii", "surrogateescape"
+            ),
+            b"Subject: none\n\nbody",
+        ):
+            msg = _PARSER.parsebytes(raw)
+            assert _charset(msg) == msg.get_content_charset()

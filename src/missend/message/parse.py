@@ -15,6 +15,7 @@ from email import policy as email_policy
 from email.errors import MessageError
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from missend.message.addresses import decode_words, normalize_email, parse_addresses
@@ -122,7 +123,24 @@ def _part_text(part: email.message.Message) -> tuple[str, str | None]:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return "", None
-    return decode_text(payload, part.get_content_charset())
+    return decode_text(payload, _charset(part))
+
+
+def _charset(part: email.message.Message) -> str | None:
+    """`part.get_content_charset()`. It reads only the first Content-Type value, and parsing
+    that value's parameters costs more than the rest of a part's handling, while a handful of
+    values serve almost all mail; so the answer is kept per value."""
+    for name, value in part.raw_items():
+        if name.lower() == "content-type":
+            return _charset_of(value) if isinstance(value, str) else part.get_content_charset()
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _charset_of(content_type: str) -> str | None:
+    holder = email.message.Message(policy=email_policy.compat32)
+    holder.set_raw("Content-Type", content_type)
+    return holder.get_content_charset()
 
 
 def _filename(part: email.message.Message) -> str:
