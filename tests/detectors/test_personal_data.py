@@ -112,6 +112,12 @@ def test_special_category_data_about_a_person_going_outside_is_at_least_medium()
     assert f.evidence["special_categories"] == ["health"]
 
 
+def test_special_category_words_count_from_a_part_that_holds_no_identifier() -> None:
+    body = "Hi Bob,\nshe was diagnosed with depression and her medication was changed."
+    f = check(message(body, subject=f"Patient NHS number {SYNTH.nhs()}"))[0]
+    assert f.evidence["special_categories"] == ["health"]
+
+
 def test_special_category_words_without_data_about_people_do_not_raise_severity() -> None:
     body = "Our mental health and wellbeing policy covers depression and anxiety." + SIGNATURE
     assert severity(message(body)) < 0.3

@@ -76,9 +76,11 @@ class ExposedRecipients(Detector):
                 uf.union(by_org[org], email)
             else:
                 by_org[org] = email
+        links = ctx.history.neighbours
         for email in emails:
-            for other in ctx.history.neighbours.get(email, ()):
-                if other in members:
+            known = links.get(email)
+            if known:
+                for other in known & members:
                     uf.union(email, other)
         thread = [e for e in emails if e in ctx.thread_participants]
         for other in thread[1:]:

@@ -123,3 +123,18 @@ def test_a_failed_candidate_does_not_hide_a_real_one_inside_it() -> None:
     card = SYNTH.card()
     text = f"23/02/1949 {card}"
     assert [text[m.start : m.end] for m in SCANNER.scan(text).matches] == [card]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text("ABCEGHJKLMNPRSTWXYZ abcdeijmnosuv.-/()+\t\n", max_size=12),
+            st.sampled_from(WORDS),
+        ),
+        max_size=30,
+    ).map(" ".join)
+)
+def test_text_without_digits_or_at_signs_is_skipped_and_holds_nothing(text: str) -> None:
+    assert not SCANNER.may_find(text)
+    assert plain_scan(text) == ()

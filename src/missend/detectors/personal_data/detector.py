@@ -17,6 +17,7 @@ from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind
 from missend.detectors.personal_data.categories import (
     KINDS,
     SPECIAL_CATEGORIES,
+    Words,
     special_terms,
     words,
 )
@@ -87,19 +88,25 @@ class Found:
 
 
 def scan_message(message: Message, scanner: Scanner, participants: frozenset[str]) -> Found:
+    """What the message's parts hold. Special-category words are looked for only once
+    something is found, as they only ever add to a finding; most mail has none to add to."""
     found = Found()
     texts: list[tuple[str, str, int | None]] = [
         ("subject", message.subject, None),
         ("body", message.body_text, None),
     ]
     texts += [(a.label, a.text, a.records) for a in message.attachments]
+    read: list[Words | str] = []
     for part, text, records in texts:
         if not text:
             continue
+        if not scanner.may_find(text):
+            read.append(text)
+            continue
         text_words = words(text)
+        read.append(text_words)
         result = scanner.scan(text, text_words.present)
         found.capped |= result.capped
-        special_terms(text_words, found.special)
         for m in result.matches:
             if m.kind == "email" and m.value in participants:
                 continue
@@ -112,6 +119,9 @@ def scan_message(message: Message, scanner: Scanner, participants: frozenset[str
                 found.labels.setdefault(m.kind, {})[m.recognizer] = None
         if records and part in found.parts:
             found.records[part] = (records, max(1, min(records, text.count("\n"))))
+    if found.values:
+        for w in read:
+            special_terms(words(w) if isinstance(w, str) else w, found.special)
     return found
 
 
