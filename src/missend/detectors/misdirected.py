@@ -356,10 +356,16 @@ class MisdirectedRecipient(Detector):
         draft = ctx.terms
         profiles = ctx.history.profiles
 
+        fits: dict[str, tuple[int, float]] = {}
+
         def fit(email: str) -> tuple[int, float]:
-            shared = len(links.get(email, set()) & others)
-            content = cosine(draft, profiles.get(email) or Counter()) if len(draft) >= 3 else 0.0
-            return shared, content
+            found = fits.get(email)
+            if found is None:
+                shared = len(links.get(email, set()) & others)
+                profile = profiles.get(email)
+                content = cosine(draft, profile) if profile and len(draft) >= 3 else 0.0
+                found = fits[email] = (shared, content)
+            return found
 
         r_content = fit(r.email)[1]
         shortlist = self._shortlist(ctx, known, first, others, present)

@@ -37,9 +37,11 @@ def new_text(body: str, limit: int = 4000) -> str:
 
 def term_counts(subject: str, body: str) -> Counter[int]:
     text = f"{subject}\n{new_text(body)}".lower()
-    return Counter(
-        zlib.crc32(word.encode()) % BUCKETS for word in _WORD.findall(text) if word not in _STOP
-    )
+    out: Counter[int] = Counter()
+    for word, n in Counter(_WORD.findall(text)).items():  # each distinct word hashed once
+        if word not in _STOP:
+            out[zlib.crc32(word.encode()) % BUCKETS] += n
+    return out
 
 
 def trim(profile: Counter[int], size: int = PROFILE_SIZE) -> Counter[int]:
