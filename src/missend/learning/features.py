@@ -156,7 +156,6 @@ def _days(a: datetime | None, b: datetime | None) -> float:
 class _Index:
     """Per-history lookups the features need, built once per history state."""
 
-    strong: list[Contact]
     known: list[Contact]
     known_emails: list[str]
     by_local: dict[str, list[Contact]]
@@ -202,12 +201,11 @@ def name_locals(tokens: tuple[str, ...]) -> tuple[str, ...]:
 _DIGITS = re.compile(r"\d+$")
 
 
-def index(history: SenderHistory, strong_count: int = 1) -> _Index:
-    key = f"learning.index.{strong_count}"
+def index(history: SenderHistory) -> _Index:
+    key = "learning.index"
     found = history.derived.get(key)
     if isinstance(found, _Index):
         return found
-    strong = [c for c in history.contacts.values() if c.count >= strong_count]
     known = list(history.contacts.values())
     by_local: dict[str, list[Contact]] = {}
     by_name: dict[tuple[str, ...], list[Contact]] = {}
@@ -215,7 +213,7 @@ def index(history: SenderHistory, strong_count: int = 1) -> _Index:
     by_last: dict[str, list[Contact]] = {}
     by_prefix: dict[str, list[Contact]] = {}
     by_name_local: dict[str, list[Contact]] = {}
-    for c in strong:
+    for c in known:
         by_local.setdefault(c.email.rpartition("@")[0], []).append(c)
         tokens = name_tokens(c)
         if len(tokens) >= 2:
@@ -240,7 +238,6 @@ def index(history: SenderHistory, strong_count: int = 1) -> _Index:
     total = len(history.profiles)
     idf = {k: math.log((1 + total) / (1 + n)) + 1.0 for k, n in spread.items()}
     built = _Index(
-        strong,
         known,
         [c.email for c in known],
         by_local,
