@@ -14,7 +14,7 @@ from missend.history.model import SenderHistory
 from missend.message.model import Message
 from missend.orgs import Organisations
 from missend.policy import Policy, PolicyError
-from missend.verdict import Decided, Verdict, worst
+from missend.verdict import Action, Decided, Verdict, worst
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ class Engine:
             except Exception as exc:  # one broken detector must not stop the others or the mail
                 log.exception("detector %s failed", detector.name)
                 findings.append(_failed(detector.name, exc))
+        if not findings:
+            return Verdict(
+                risk=0.0,
+                action=Action.ALLOW,
+                findings=(),
+                sender=sender,
+                message_id=message.message_id,
+                recipients=len(ctx.recipients),
+            )
         decided = tuple(
             Decided(f, self.policy.action_for(f.detector, f.severity))
             for f in sorted(findings, key=lambda f: -f.severity)

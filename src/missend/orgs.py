@@ -25,6 +25,7 @@ def _load_webmail() -> frozenset[str]:
 
 
 WEBMAIL_DOMAINS = _load_webmail()
+_MAX_VIEWS = 4096
 
 
 @lru_cache(maxsize=65536)
@@ -48,9 +49,17 @@ class Organisations:
     def __init__(self, internal_domains: Iterable[str] = (), webmail: Iterable[str] | None = None):
         self.internal = frozenset(registrable_domain(d) for d in internal_domains)
         self.webmail = WEBMAIL_DOMAINS if webmail is None else frozenset(webmail)
+        self._views: dict[frozenset[str], Organisations] = {}
 
     def with_internal(self, domains: Iterable[str]) -> Organisations:
-        return Organisations(set(self.internal) | set(domains), self.webmail)
+        """This view with more internal domains; kept, as each check asks for its sender's."""
+        key = frozenset(domains)
+        view = self._views.get(key)
+        if view is None:
+            view = Organisations(self.internal | key, self.webmail)
+            if len(self._views) < _MAX_VIEWS:
+                self._views[key] = view
+        return view
 
     def is_personal(self, email: str) -> bool:
         """A free-mail or consumer-ISP mailbox: it stands for one private person."""

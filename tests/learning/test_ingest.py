@@ -7,6 +7,7 @@ import io
 import itertools
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ TRICKY = [
     b"From: a@x.org\nTo: b@y.org\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9 =\nok\n",
     b"From: a@x.org\nTo: b@y.org\nContent-Type: application/pdf; name=x.pdf\n\n%PDF-1.4\n",
     b"From: a@x.org\nTo: b@y.org\nContent-Disposition: attachment\n\nsecret\n",
+    b'From: a@x.org\nTo: b@y.org\nContent-Disposition: inline; filename="\xe9t\xe9.txt"\n\nx\n',
     b"From: a@x.org\nTo: b@y.org\nContent-Type: text/plain; name=notes.txt\n\nnotes\n",
     b"From: a@x.org\nTo: b@y.org\nSubject: no body",
     b"From: a@x.org\nTo: b@y.org\nbroken header line\nSubject: x\n\nbody\n",
@@ -90,6 +92,24 @@ class TestLearningMessage:
     def test_what_learning_reads_equals_the_full_parse(self) -> None:
         for raw in TRICKY:
             same_for_learning(raw)
+
+    def test_single_part_messages_never_need_the_full_parse(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The fast path falls back to the full parser on anything it trips over, which would
+        hide a fast path that trips over everything: here the full parser is not available."""
+
+        def unavailable(raw: bytes) -> None:
+            raise AssertionError("fell back to the full parse")
+
+        monkeypatch.setattr("missend.learning.ingest.parse_message", unavailable)
+        for raw in (
+            b"From: a@x.org\nTo: b@y.org\nSubject: s\n\nbody\n",
+            b"From: a@x.org\nTo: b@y.org\nContent-Type: text/plain; charset=utf-8\n\ncaf\xc3\xa9\n",
+            b"From: a@x.org\nTo: b@y.org\nContent-Type: text/plain; name=notes.txt\n\nnotes\n",
+            b'From: a@x.org\nTo: b@y.org\nContent-Disposition: inline; filename="\xe9t\xe9.txt"\n\nx\n',
+        ):
+            assert learning_message(raw).recipient_emails == ("b@y.org",)
 
     def test_a_synthetic_archive_parses_the_same(self) -> None:
         for raw in synthetic_archive(messages=200):

@@ -133,6 +133,18 @@ def test_raw_eight_bit_headers_still_give_recipients() -> None:
     assert verdict.recipients == 1
 
 
+def test_raw_eight_bit_attachment_names_are_read_as_text() -> None:
+    """Mail clients that do not encode file names send them as raw UTF-8 or Latin-1 bytes."""
+    for written, expected in (
+        (b"r\xc3\xa9sum\xc3\xa9.csv", "résumé.csv"),
+        (b"\xe9t\xe9.csv", "été.csv"),
+    ):
+        raw = with_attachment("NAME", "text/csv", b"name,phone\nAnn,1\n").replace(b"NAME", written)
+        message, verdict = check(raw)
+        assert [a.filename for a in message.attachments] == [expected]
+        assert verdict.to_dict()["recipients"] == 1
+
+
 # --- unreadable attachments ----------------------------------------------------------------
 
 

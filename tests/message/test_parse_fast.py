@@ -5,7 +5,14 @@ import email.message
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from missend.message.parse import _PARSER, _charset, _parse
+from missend.message.parse import (
+    _PARSER,
+    _charset,
+    _content_type,
+    _filename,
+    _first_values,
+    _parse,
+)
 
 _LINES = st.sampled_from(
     [
@@ -52,21 +59,55 @@ def test_the_same_message_as_the_full_parse(lines: list[str], tail: str) -> None
     assert _shape(_parse(raw)) == _shape(_PARSER.parsebytes(raw))
 
 
-def test_charset_is_the_stdlib_answer_for_the_first_content_type() -> None:
-    for header in (
-        'text/plain; charset="UTF-8"',
-        "text/plain; charset=iso-8859-1; format=flowed",
-        "text/plain",
-        "text/plain; charset*=us-ascii''utf-8",
-        "text/plain; charset=\udce9",
-        'text/plain; name="a;b"; charset=koi8-r',
-        "",
-    ):
-        for raw in (
-            f"Content-Type: {header}\nContent-Type: text/plain; charset=big5\n\nbody".encode(
-                "ascii", "surrogateescape"
-            ),
-            b"Subject: none\n\nbody",
-        ):
-            msg = _PARSER.parsebytes(raw)
-            assert _charset(msg) == msg.get_content_charset()
+_CONTENT_TYPES = (
+    'text/plain; charset="UTF-8"',
+    "text/plain; charset=iso-8859-1; format=flowed",
+    "text/plain",
+    "text/plain; charset*=us-ascii''utf-8",
+    "text/plain; charset=\udce9",
+    'text/plain; name="a;b"; charset=koi8-r',
+    'application/pdf; name="r\udce9sum\udce9.pdf"',
+    "TEXT/HTML",
+    "nonsense",
+    "",
+)
+_DISPOSITIONS = (
+    None,
+    "inline",
+    "attachment",
+    'attachment; filename="report.xlsx"',
+    'attachment; filename="r\udce9sum\udce9.pdf"',
+    "attachment; filename*=utf-8''na%C3%AFve.txt",
+)
+
+
+def _raw(ctype: str, disposition: str | None) -> bytes:
+    lines = [f"Content-Type: {ctype}", "Content-Type: text/plain; charset=big5; name=x"]
+    if disposition is not None:
+        lines += [f"Content-Disposition: {disposition}", "Content-Disposition: inline"]
+    return ("\n".join(lines) + "\n\nbody").encode("ascii", "surrogateescape")
+
+
+def test_part_headers_read_as_the_stdlib_reads_the_first_of_each() -> None:
+    for ctype in _CONTENT_TYPES:
+        for disposition in _DISPOSITIONS:
+            msg = _PARSER.parsebytes(_raw(ctype, disposition))
+            ctype_value, disposition_value = _first_values(msg)
+            assert _content_type(msg, ctype_value) == msg.get_content_type()
+            assert _charset(msg, ctype_value) == msg.get_content_charset()
+            stdlib_name = msg.get_filename()
+            name = _filename(msg, ctype_value, disposition_value)
+            assert (name != "") == bool(stdlib_name)
+
+
+def test_a_part_without_content_type_has_its_default_type() -> None:
+    digest = _PARSER.parsebytes(
+        b"Content-Type: multipart/digest; boundary=b\n\n--b\n\nSubject: x\n\nhi\n--b--\n"
+    )
+    part = digest.get_payload()[0]
+    ctype_value, _ = _first_values(part)
+    assert ctype_value is None
+    assert _content_type(part, ctype_value) == part.get_content_type() == "message/rfc822"
+    plain = _PARSER.parsebytes(b"Subject: none\n\nbody")
+    assert _content_type(plain, None) == "text/plain"
+    assert _charset(plain, None) is None

@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from functools import cached_property
 from typing import Any, ClassVar
 
 from missend.history.model import SenderHistory
 from missend.history.terms import term_counts
+from missend.lazy import lazy
 from missend.message.model import Message, Recipient
 from missend.orgs import Organisations
 
@@ -97,24 +97,24 @@ class CheckContext:
             orgs = orgs.with_internal([self.sender_email.rpartition("@")[2]])
         self.orgs = orgs
 
-    @cached_property
+    @lazy
     def recipients(self) -> tuple[Recipient, ...]:
         return tuple(r for r in self.message.recipients if r.email != self.sender_email)
 
-    @cached_property
+    @lazy
     def external(self) -> tuple[Recipient, ...]:
         return tuple(r for r in self.recipients if not self.orgs.is_internal(r.email))
 
-    @cached_property
+    @lazy
     def external_visible(self) -> tuple[Recipient, ...]:
         return tuple(r for r in self.external if r.visible)
 
-    @cached_property
+    @lazy
     def terms(self) -> Counter[int]:
         """The draft's hashed words, as history profiles count them."""
         return term_counts(self.message.subject, self.message.body_text)
 
-    @cached_property
+    @lazy
     def thread_participants(self) -> frozenset[str]:
         return self.history.thread_participants(self.message.thread_ids)
 

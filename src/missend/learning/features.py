@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from missend.history.model import Contact, SenderHistory
+from missend.lazy import lazy
 from missend.message.model import Field, Recipient
 from missend.orgs import Organisations, registrable_domain
 
@@ -289,7 +289,7 @@ class MessageFeatures:
         self.emails = [r.email for r in recipients]
         self.index = index(history)
 
-    @cached_property
+    @lazy
     def weighted_terms(self) -> tuple[dict[int, float], float]:
         idf = self.index.idf
         vec = {k: v * idf.get(k, self.index.idf_unseen) for k, v in self.terms.items()}
@@ -308,11 +308,11 @@ class MessageFeatures:
             return 0.0
         return dot / (norm * self.index.profile_norm(email, profile))
 
-    @cached_property
+    @lazy
     def content(self) -> dict[str, float]:
         return {e: self.similarity(e) for e in self.emails}
 
-    @cached_property
+    @lazy
     def named(self) -> list[float]:
         out = []
         for r in self.recipients:
@@ -321,7 +321,7 @@ class MessageFeatures:
             out.append(self.mentions.named(r.email, tokens or name_tokens(r)))
         return out
 
-    @cached_property
+    @lazy
     def domains(self) -> list[str]:
         return [registrable_domain(e.rpartition("@")[2]) for e in self.emails]
 

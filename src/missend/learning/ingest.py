@@ -41,7 +41,16 @@ from missend.history.store import LearnReport, Store
 from missend.message import Limits, Message, parse_message
 from missend.message.addresses import decode_words, normalize_email, parse_addresses
 from missend.message.model import Address, Field, Recipient
-from missend.message.parse import _PARSER, _date, _filename, _ids, _part_text, _unescape
+from missend.message.parse import (
+    _PARSER,
+    _content_type,
+    _date,
+    _filename,
+    _first_values,
+    _ids,
+    _part_text,
+    _unescape,
+)
 from missend.message.text import html_to_text
 
 _SEPARATOR = b"From "
@@ -310,22 +319,19 @@ def learning_message(raw: bytes) -> Message:
 
 def _single_part_text(msg: email.message.Message) -> str:
     """What `parse._walk_body` makes the body of a message with no parts: its text, or nothing."""
-    ctype = msg.get_content_type()
-    disposition = (msg.get("content-disposition") or "").split(";")[0].strip().lower()
-    if ctype not in ("text/plain", "text/html") or disposition == "attachment" or _named(msg):
+    ctype_value, disposition_value = _first_values(msg)
+    ctype = _content_type(msg, ctype_value)
+    disposition = str(disposition_value or "").split(";")[0].strip().lower()
+    if (
+        ctype not in ("text/plain", "text/html")
+        or disposition == "attachment"
+        or _filename(msg, ctype_value, disposition_value)
+    ):
         return ""
-    text, _ = _part_text(msg)
+    text, _ = _part_text(msg, ctype_value)
     if ctype == "text/html":
         text = html_to_text(text)
     return text[: _LIMITS.max_total_text_chars]
-
-
-def _named(msg: email.message.Message) -> bool:
-    """Whether the part has a file name (`get_filename` looks for these two parameters only)."""
-    for name, value in msg.raw_items():
-        if name.lower() in ("content-disposition", "content-type") and "name" in str(value).lower():
-            return bool(_filename(msg))
-    return False
 
 
 def pack(message: Message) -> Packed:

@@ -30,6 +30,9 @@ _PARSER = BytesParser(policy=email_policy.compat32)
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _NESTED = ("multipart", "message")
 _LIMITS = Limits()
+_CACHED = 200
+"""Longest header value whose parsed parameters are kept: typical values are far shorter, and a
+crafted one must not fill memory."""
 
 
 _CONTENT_DEFECTS = frozenset(
@@ -57,7 +60,8 @@ def _parse(raw: bytes) -> email.message.Message:
     if blank is not None:
         end = blank.end()
         msg = _PARSER.parsebytes(raw[:end], headersonly=True)
-        if not msg.get_payload() and msg.get_content_maintype() not in _NESTED:
+        ctype = _content_type(msg, _first_values(msg)[0])
+        if not msg.get_payload() and ctype.partition("/")[0] not in _NESTED:
             msg.set_payload(raw[end:].decode("ascii", "surrogateescape"))
             return msg
     return _PARSER.parsebytes(raw)
@@ -79,9 +83,13 @@ def _unescape(value: str) -> str:
     if value.isascii():
         return value
     try:
-        return value.encode("ascii", "surrogateescape").decode("utf-8")
+        raw = value.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # already decoded text (an RFC 2231 filename) beside raw bytes
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return raw.decode("utf-8")
     except UnicodeError:
-        return value.encode("ascii", "surrogateescape").decode("latin-1")
+        return raw.decode("latin-1")
 
 
 _LISTED = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc", "subject", "references"})
@@ -118,49 +126,83 @@ def _date(value: str | None) -> datetime | None:
         return None
 
 
-def _part_text(part: email.message.Message) -> tuple[str, str | None]:
+def _first_values(part: email.message.Message) -> tuple[Any, Any]:
+    """The first Content-Type and Content-Disposition values as written, read in one pass.
+
+    `part.get` would read each through the policy, which turns a value with 8-bit bytes into a
+    `Header` object that string methods do not work on; and the parameter parsing behind
+    `get_content_type`, `get_content_charset` and `get_filename` costs more than the rest of a
+    part's handling while a handful of values serve almost all mail, so each value's answers are
+    kept (see `_content_type_of`)."""
+    ctype = disposition = None
+    for name, value in part.raw_items():
+        key = name.lower()
+        if key == "content-type":
+            if ctype is None:
+                ctype = value
+        elif key == "content-disposition" and disposition is None:
+            disposition = value
+    return ctype, disposition
+
+
+def _content_type(part: email.message.Message, value: Any) -> str:
+    """`part.get_content_type()`, given the part's first Content-Type value."""
+    if value is None:
+        return part.get_default_type()
+    if isinstance(value, str) and len(value) <= _CACHED:
+        return _content_type_of(value)
+    return part.get_content_type()
+
+
+@lru_cache(maxsize=1024)
+def _content_type_of(content_type: str) -> str:
+    return _holder("Content-Type", content_type).get_content_type()
+
+
+def _holder(name: str, value: str) -> email.message.Message:
+    holder = email.message.Message(policy=email_policy.compat32)
+    holder.set_raw(name, value)
+    return holder
+
+
+def _part_text(part: email.message.Message, ctype: Any) -> tuple[str, str | None]:
     """The part's text and, when its words may be garbled, why (see `decode_text`)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return "", None
-    return decode_text(payload, _charset(part))
+    return decode_text(payload, _charset(part, ctype))
 
 
-def _charset(part: email.message.Message) -> str | None:
-    """`part.get_content_charset()`. It reads only the first Content-Type value, and parsing
-    that value's parameters costs more than the rest of a part's handling, while a handful of
-    values serve almost all mail; so the answer is kept per value."""
-    for name, value in part.raw_items():
-        if name.lower() == "content-type":
-            return _charset_of(value) if isinstance(value, str) else part.get_content_charset()
-    return None
+def _charset(part: email.message.Message, value: Any) -> str | None:
+    """`part.get_content_charset()`, given the part's first Content-Type value."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) <= _CACHED:
+        return _charset_of(value)
+    return part.get_content_charset()
 
 
 @lru_cache(maxsize=1024)
 def _charset_of(content_type: str) -> str | None:
-    holder = email.message.Message(policy=email_policy.compat32)
-    holder.set_raw("Content-Type", content_type)
-    return holder.get_content_charset()
+    return _holder("Content-Type", content_type).get_content_charset()
 
 
-def _filename(part: email.message.Message) -> str:
-    if not _may_be_named(part):
+def _filename(part: email.message.Message, ctype: Any, disposition: Any) -> str:
+    # get_filename reads only these two values' `filename` and `name` parameters
+    if "name" not in str(disposition or "").lower() and "name" not in str(ctype or "").lower():
         return ""
+    named = part
+    if isinstance(ctype, str | None) and isinstance(disposition, str | None):
+        # raw 8-bit bytes made text first: through the policy they would become U+FFFD
+        named = email.message.Message(policy=email_policy.compat32)
+        for header, value in (("Content-Type", ctype), ("Content-Disposition", disposition)):
+            if value is not None:
+                named.set_raw(header, _unescape(value))
     try:
-        name = part.get_filename()
+        name = named.get_filename()
     except (ValueError, TypeError, LookupError):
         return ""
-    return decode_words(str(name)) if name else ""
-
-
-def _may_be_named(part: email.message.Message) -> bool:
-    """False when `get_filename` must find nothing: it reads only the `filename` and `name`
-    parameters, and parsing the parameters of every body part to learn that costs more than
-    the rest of the part's handling."""
-    for name, value in part.raw_items():
-        if name.lower() in ("content-disposition", "content-type") and "name" in str(value).lower():
-            return True
-    return False
+    return decode_words(_unescape(str(name))) if name else ""
 
 
 def _recipients(headers: dict[str, list[str]], envelope_to: Iterable[str]) -> tuple[Recipient, ...]:
@@ -188,16 +230,17 @@ def _walk_body(
             break
         if part.is_multipart():
             continue
-        ctype = part.get_content_type()
-        filename = _filename(part)
-        disposition = (part.get("content-disposition") or "").split(";")[0].strip().lower()
+        ctype_value, disposition_value = _first_values(part)
+        ctype = _content_type(part, ctype_value)
+        filename = _filename(part, ctype_value, disposition_value)
+        disposition = str(disposition_value or "").split(";")[0].strip().lower()
         is_attachment = (
             bool(filename)
             or disposition == "attachment"
             or not (ctype.startswith("text/") or ctype == "message/rfc822")
         )
         if ctype in ("text/plain", "text/html") and not is_attachment:
-            text, problem = _part_text(part)
+            text, problem = _part_text(part, ctype_value)
             if problem:
                 defects.append(Defect("body", problem))
             if ctype == "text/html":

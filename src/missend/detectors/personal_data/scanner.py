@@ -195,6 +195,8 @@ class Scanner:
                 for one in pat.regex.finditer(text, lo, hi):
                     if not state.add(pat, owners, one):
                         break
+        if not state.found:
+            return ScanResult((), state.capped or tc.exhausted)
         found = _collective(state.found, state.candidates, state.tc)
         kept = [m for m in found if m.score >= self.min_score]
         return ScanResult(tuple(_resolve(kept)), state.capped or tc.exhausted)
