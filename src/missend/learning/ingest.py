@@ -30,7 +30,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
-from email.policy import compat32
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -47,6 +46,7 @@ from missend.message.parse import (
     _date,
     _filename,
     _first_values,
+    _header_block,
     _ids,
     _part_text,
     _unescape,
@@ -70,9 +70,6 @@ WINDOW = 100_000
 BATCH_SIZE = 10_000
 """Messages per store transaction while learning an archive."""
 _OTHER_BODIES = ("multipart", "message")
-_HEADER_LINE = re.compile(r"[\041-\071\073-\176]+:")
-_UNUSUAL_BREAK = re.compile(rb"[\x0b\x0c\x1c-\x1e]|\r(?!\n)|\n(?:From |:)")
-"""Line breaks other than LF and CRLF, and lines the parser treats specially after the first."""
 _FETCHED = frozenset({"message-id", "in-reply-to", "date"})
 """Headers `parse_message` reads through `Message.get` (which may wrap 8-bit values)."""
 
@@ -244,32 +241,6 @@ def addresses(values: list[str]) -> tuple[Address, ...]:
     if sum(map(len, key)) > _CACHED_HEADER:
         return parse_addresses(values)
     return _cached_addresses(key)
-
-
-def _header_block(block: bytes) -> email.message.Message | None:
-    """The headers `BytesParser(policy=compat32)` reads from a block of ordinary header lines
-    ending in a blank line, without its line-by-line machinery; None for anything unusual."""
-    if _UNUSUAL_BREAK.search(block):
-        return None
-    lines = block.decode("ascii", "surrogateescape").splitlines(keepends=True)
-    msg = email.message.Message(policy=compat32)
-    if lines[0].startswith("From "):
-        msg.set_unixfrom(lines.pop(0).rstrip("\r\n"))
-    current: list[str] = []
-    for line in lines[:-1]:
-        if line[0] in " \t":
-            if not current:
-                return None
-            current.append(line)
-        elif _HEADER_LINE.match(line):
-            if current:
-                msg.set_raw(*compat32.header_source_parse(current))
-            current = [line]
-        else:
-            return None
-    if current:
-        msg.set_raw(*compat32.header_source_parse(current))
-    return msg
 
 
 def learning_message(raw: bytes) -> Message:

@@ -26,7 +26,8 @@ from missend.message.readers.plain import decode_text
 from missend.message.text import html_to_text
 
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
-_PARSER = BytesParser(policy=email_policy.compat32)
+_COMPAT32 = email_policy.compat32
+_PARSER = BytesParser(policy=_COMPAT32)
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _NESTED = ("multipart", "message")
 _LIMITS = Limits()
@@ -48,18 +49,55 @@ _CONTENT_DEFECTS = frozenset(
 )
 
 
+_HEADER_LINE = re.compile(r"[\041-\071\073-\176]+:")
+_UNUSUAL_BREAK = re.compile(rb"[\x0b\x0c\x1c-\x1e]|\r(?!\n)|\n(?:From |:)")
+"""Line breaks other than LF and CRLF, and lines the parser treats specially after the first."""
+
+
+def _header_block(block: bytes) -> email.message.Message | None:
+    """The headers `BytesParser(policy=compat32)` reads from a block of ordinary header lines
+    ending in a blank line, without its line-by-line machinery; None for anything unusual.
+
+    Each header is still made by the policy's own `header_source_parse`; only the splitting into
+    lines, which the parser does one line at a time through a buffer, is done here at once."""
+    if _UNUSUAL_BREAK.search(block):
+        return None
+    lines = block.decode("ascii", "surrogateescape").splitlines(keepends=True)
+    msg = email.message.Message(policy=_COMPAT32)
+    if lines[0].startswith("From "):
+        msg.set_unixfrom(lines.pop(0).rstrip("\r\n"))
+    current: list[str] = []
+    for line in lines[:-1]:
+        if line[0] in " \t":
+            if not current:
+                return None
+            current.append(line)
+        elif _HEADER_LINE.match(line):
+            if current:
+                msg.set_raw(*_COMPAT32.header_source_parse(current))
+            current = [line]
+        else:
+            return None
+    if current:
+        msg.set_raw(*_COMPAT32.header_source_parse(current))
+    return msg
+
+
 def _parse(raw: bytes) -> email.message.Message:
     """`_PARSER.parsebytes(raw)`, at less than half the cost for a message that is not multipart.
 
     The parser reads a body line by line only to end up joining the lines into the payload, so
-    it is given the header block alone and the body is made the payload in one piece. When the
-    parser does not end its headers exactly at the first blank line (a line it cannot read as a
-    header, or another line break), or the message has parts, the whole message is parsed.
+    only the header block is read (by `_header_block` when its lines are ordinary, else by the
+    parser) and the body is made the payload in one piece. When the parser does not end its
+    headers exactly at the first blank line (a line it cannot read as a header, or another line
+    break), or the message has parts, the whole message is parsed.
     """
     blank = _BLANK_LINE.search(raw)
     if blank is not None:
         end = blank.end()
-        msg = _PARSER.parsebytes(raw[:end], headersonly=True)
+        msg = _header_block(raw[:end])
+        if msg is None:
+            msg = _PARSER.parsebytes(raw[:end], headersonly=True)
         ctype = _content_type(msg, _first_values(msg)[0])
         if not msg.get_payload() and ctype.partition("/")[0] not in _NESTED:
             msg.set_payload(raw[end:].decode("ascii", "surrogateescape"))
