@@ -50,6 +50,9 @@ class Context:
     def getsymval(self, name: str) -> str | None:
         return self.macros.get(name)
 
+    def setsymlist(self, stage: int, macros: bytes) -> None:
+        self.actions.append(("symlist", stage, macros))
+
     def setreply(self, code: str, xcode: str, *lines: str) -> None:
         self.reply = (code, xcode, *lines)
 
@@ -110,6 +113,16 @@ def test_the_mta_need_not_wait_for_an_answer_until_the_end_of_the_message(store:
         assert protocol & skipped
     assert not protocol & Milter.P_NOHDRS
     assert not protocol & Milter.P_NOBODY
+
+
+def test_the_mta_sends_no_macros_but_the_queue_id_at_the_end(store: Store) -> None:
+    """Over TCP a macro packet before each command made the MTA wait for a delayed ACK."""
+    milter = MissendMilter(service(store))
+    ctx = Context()
+    milter._setctx(ctx)
+    assert milter.negotiate([Milter.CURR_ACTS, 0x1FFFFF, 0, 0]) == Milter.CONTINUE
+    asked = {stage: macros for kind, stage, macros in ctx.actions if kind == "symlist"}
+    assert asked == {Milter.M_ENVFROM: b"", Milter.M_ENVRCPT: b"", Milter.M_EOM: b"i"}
 
 
 def test_exposed_recipients_are_removed_from_the_headers_and_the_envelope_is_left_alone(
