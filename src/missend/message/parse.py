@@ -198,7 +198,7 @@ def _content_type_of(content_type: str) -> str:
 
 
 def _holder(name: str, value: str) -> email.message.Message:
-    holder = email.message.Message(policy=email_policy.compat32)
+    holder = email.message.Message(policy=_COMPAT32)
     holder.set_raw(name, value)
     return holder
 
@@ -232,7 +232,7 @@ def _filename(part: email.message.Message, ctype: Any, disposition: Any) -> str:
     named = part
     if isinstance(ctype, str | None) and isinstance(disposition, str | None):
         # raw 8-bit bytes made text first: through the policy they would become U+FFFD
-        named = email.message.Message(policy=email_policy.compat32)
+        named = email.message.Message(policy=_COMPAT32)
         for header, value in (("Content-Type", ctype), ("Content-Disposition", disposition)):
             if value is not None:
                 named.set_raw(header, _unescape(value))
