@@ -75,6 +75,20 @@ from missend.privacy.pseudonym import AddressKeys
 MIGRATIONS = Path(__file__).with_name("migrations")
 BATCH_SIZE = 2000
 _CHUNK = 2000
+# Built once with their values as parameters: a statement built per call with its values in it
+# has its cache key worked out over every value each time (a fifth of the milter's learning).
+_SEED_PROFILES = (
+    select(contacts.c.id, contacts.c.address, profiles.c.buckets)
+    .join(profiles, profiles.c.contact_id == contacts.c.id)
+    .where(
+        contacts.c.sender_id == bindparam("sender"),
+        contacts.c.address.in_(bindparam("values", expanding=True)),
+    )
+)
+_SEED_THREADS = select(threads.c.thread_hash, threads.c.participants).where(
+    threads.c.sender_id == bindparam("sender"),
+    threads.c.thread_hash.in_(bindparam("values", expanding=True)),
+)
 _DIALECTS = ("sqlite", "postgresql")
 _MIGRATION_LOCK = 0x6D6973736E64  # "missnd": one advisory lock id for schema upgrades
 _T = TypeVar("_T")
@@ -484,18 +498,14 @@ class Store:
         emails = {e for m in todo for e in m.recipient_emails if e != history.sender}
         for chunk in _chunks(emails, _CHUNK):
             for cid, address, blob in conn.execute(
-                select(contacts.c.id, contacts.c.address, profiles.c.buckets)
-                .join(profiles, profiles.c.contact_id == contacts.c.id)
-                .where(contacts.c.sender_id == delta.sender_id, contacts.c.address.in_(chunk))
+                _SEED_PROFILES, {"sender": delta.sender_id, "values": list(chunk)}
             ):
                 delta.known[address] = cid
                 history.profiles[address] = unpack_profile(blob)
         keys = {thread_key(mid) for m in todo for mid in m.conversation_ids}
         for chunk in _chunks(keys, _CHUNK):
             for key, participants in conn.execute(
-                select(threads.c.thread_hash, threads.c.participants).where(
-                    threads.c.sender_id == delta.sender_id, threads.c.thread_hash.in_(chunk)
-                )
+                _SEED_THREADS, {"sender": delta.sender_id, "values": list(chunk)}
             ):
                 history.threads[key] = unpack_participants(participants)
 
