@@ -194,12 +194,15 @@ def _content_type(part: email.message.Message, value: Any) -> str:
 
 @lru_cache(maxsize=1024)
 def _content_type_of(content_type: str) -> str:
-    return _holder("Content-Type", content_type).get_content_type()
+    return _holder(("Content-Type", content_type)).get_content_type()
 
 
-def _holder(name: str, value: str) -> email.message.Message:
+def _holder(*fields: tuple[str, str | None]) -> email.message.Message:
+    """A bare message with just these header values (None: left out), to ask the stdlib about."""
     holder = email.message.Message(policy=_COMPAT32)
-    holder.set_raw(name, value)
+    for name, value in fields:
+        if value is not None:
+            holder.set_raw(name, value)
     return holder
 
 
@@ -222,7 +225,7 @@ def _charset(part: email.message.Message, value: Any) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _charset_of(content_type: str) -> str | None:
-    return _holder("Content-Type", content_type).get_content_charset()
+    return _holder(("Content-Type", content_type)).get_content_charset()
 
 
 def _filename(part: email.message.Message, ctype: Any, disposition: Any) -> str:
@@ -232,10 +235,10 @@ def _filename(part: email.message.Message, ctype: Any, disposition: Any) -> str:
     named = part
     if isinstance(ctype, str | None) and isinstance(disposition, str | None):
         # raw 8-bit bytes made text first: through the policy they would become U+FFFD
-        named = email.message.Message(policy=_COMPAT32)
-        for header, value in (("Content-Type", ctype), ("Content-Disposition", disposition)):
-            if value is not None:
-                named.set_raw(header, _unescape(value))
+        named = _holder(
+            ("Content-Type", ctype and _unescape(ctype)),
+            ("Content-Disposition", disposition and _unescape(disposition)),
+        )
     try:
         name = named.get_filename()
     except (ValueError, TypeError, LookupError):

@@ -164,7 +164,7 @@ class MissendMilter(Milter.Base):  # type: ignore[misc]
 # collecting callbacks need no answer, and header values stay bytes (decoding is the parser's job).
 # The MTA is asked for no macros at MAIL and RCPT and only the queue id at the end: over TCP a
 # macro packet followed by its command is two small writes, and the second waited for the first's
-# delayed ACK (measured: 45 ms a message on loopback; 1.7 ms without those macros).
+# delayed ACK (measured: 45 ms added a message on loopback; about 2 ms without those macros).
 for _name in ("envfrom", "envrcpt", "header", "body"):
     _method = getattr(MissendMilter, _name)
     if _name == "header":
