@@ -18,6 +18,12 @@ paced (`--rate` messages/s, latency counted from when each message was due) meas
 sender sees on a server that keeps up. The messages are split into rounds and the paths take turns
 round by round, so a busy spell on the machine falls on all of them; Postfix's queue is drained
 before each round, so one round's deliveries do not slow the next. Figures pool all rounds.
+
+CPU is counted three ways per message: the milter process (with its workers); the whole machine
+(/proc/stat, everything busy while a path ran, divided by its messages); and by program, from
+every process alive at both ends of a round (Postfix's daemons by name, the load generator as
+"clients", the sink, the milter). The machine figure says what a path costs in all; the difference
+from plain, against the milter's own share, is what the milter costs Postfix.
 """
 
 from __future__ import annotations
@@ -161,6 +167,8 @@ class Result:
     latencies: list[float]
     errors: int
     milter_cpu: float | None
+    machine_cpu: float
+    programs: dict[str, float]
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -180,6 +188,12 @@ class Result:
                 if self.milter_cpu is not None
                 else None
             ),
+            "machine_cpu_ms_per_msg": round(self.machine_cpu / self.messages * 1000, 2),
+            "cpu_ms_per_msg_by_program": {
+                name: round(seconds / self.messages * 1000, 3)
+                for name, seconds in sorted(self.programs.items(), key=lambda kv: -kv[1])
+                if seconds > 0
+            },
         }
 
 
@@ -245,6 +259,34 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
+def machine_cpu_seconds() -> float:
+    """Busy CPU time of the whole machine: Postfix, the clients, the sink, the milter, the rest."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_program(names: dict[int, str]) -> dict[str, float]:
+    """CPU seconds of every live process, summed by program: Postfix's daemons by name, and the
+    benchmark's own processes by the role `names` gives their pids (milter workers by parent)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = tail.split()
+        pid, ppid = int(entry.name), int(fields[1])
+        name = names.get(pid) or names.get(ppid) or head.split("(", 1)[1]
+        if name.startswith("kworker/"):  # named after their current work item, which changes
+            name = "kernel workers"
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     lab = lab_module()
     people = senders(args.senders)
@@ -295,6 +337,10 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             postfix.launch()
             for milter in milters.values():
                 milter.wait_ready(60)
+            roles = {os.getpid(): "clients", sink.pid: "sink"}
+            for milter in milters.values():
+                assert milter.process is not None
+                roles[milter.process.pid] = "milter"
             warm = batch(args.warmup)
             for port in ports.values():
                 load(port, warm, args.clients, None, args.new_connections)
@@ -306,12 +352,19 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         milter = milters.get(name)
                         pid = milter.process.pid if milter else None
                         before = cpu_seconds(pid) if pid else 0.0
+                        machine = machine_cpu_seconds()
+                        programs = cpu_by_program(roles)
                         seconds, latencies, errors = load(
                             port, messages, args.clients, rate, args.new_connections
                         )
                         cpu = cpu_seconds(pid) - before if pid else None
+                        machine = machine_cpu_seconds() - machine
+                        after = cpu_by_program(roles)
+                        spent = {k: v - programs.get(k, 0.0) for k, v in after.items()}
                         results.setdefault((phase, name), []).append(
-                            Result(name, len(messages), seconds, latencies, errors, cpu)
+                            Result(
+                                name, len(messages), seconds, latencies, errors, cpu, machine, spent
+                            )
                         )
         finally:
             for milter in milters.values():
@@ -336,6 +389,8 @@ def pooled(runs: list[Result]) -> Result:
         [t for r in runs for t in r.latencies],
         sum(r.errors for r in runs),
         None if None in cpu else sum(c for c in cpu if c is not None),
+        sum(r.machine_cpu for r in runs),
+        {k: sum(r.programs.get(k, 0.0) for r in runs) for r in runs for k in r.programs},
     )
 
 
@@ -406,12 +461,18 @@ def main() -> None:
         "added_p50_ms",
         "added_p99_ms",
         "milter_cpu_ms_per_msg",
+        "machine_cpu_ms_per_msg",
         "errors",
     ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(str(row[h]) for h in header) + " |")
+    print("\nCPU ms per message by program (flat out; processes alive at both ends of a round):")
+    for row in rows:
+        if row["load"] == "flat out":
+            top = list(row["cpu_ms_per_msg_by_program"].items())[:8]
+            print(f"- {row['path']}: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
