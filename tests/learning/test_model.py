@@ -4,6 +4,7 @@ above ordinary recipients, and a check through the store makes the harness's dec
 from __future__ import annotations
 
 import mailbox
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,17 @@ from missend.detectors.base import CheckContext
 from missend.engine import Engine
 from missend.history.model import SenderHistory
 from missend.history.store import Store
+from missend.learning.directory import DIRECTORY_NAME, Timeline
+from missend.learning.features import FEATURES
 from missend.learning.model import MisdirectModel, ModelError
 from missend.learning.replay import features_for, load, replay, train
 from missend.learning.store import load as load_model
-from missend.learning.store import save
+from missend.learning.store import models_for, save
 from missend.message import parse_message
-from missend.testing import synthetic_archive
+from missend.testing import raw_message, synthetic_archive
 
 SENDER = "pat.lowe@org.example"
+COLLEAGUE = "lee.park@org.example"
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +92,25 @@ def test_a_check_through_the_store_makes_the_harness_decision(
     messages = load(archive)
     cut = int(len(messages) * 0.8)
     target = messages[cut + 5]
+    colleague = [
+        parse_message(
+            raw_message(
+                COLLEAGUE,
+                ["kai.hart21@org.example", *(r.email for r in target.recipients[:1])],
+                subject="Rota",
+                date=datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=i),
+            )
+        )
+        for i in range(5)
+    ]
     with Store.open(f"sqlite:///{tmp_path / 'h.db'}") as store:
         store.learn(messages[: cut + 5])
+        store.learn(colleague)
         save(store, model)
         loaded = load_model(store)
         assert loaded is not None
-        engine = Engine(models={"misdirect": loaded})
+        engine = Engine(models=models_for(store))
+        assert engine.models["misdirect"].thresholds == loaded.thresholds
         history = store.snapshot(SENDER)
         slipped = parse_message(
             bytes(
@@ -112,8 +129,22 @@ def test_a_check_through_the_store_makes_the_harness_decision(
     reference = SenderHistory(SENDER)
     for m in messages[: cut + 5]:
         reference.observe(m)
-    ctx = CheckContext(slipped, reference, engine.orgs)
+    assert slipped.date is not None
+    timeline = Timeline.of(
+        (m.date, m.sender.email, e)
+        for m in [*messages[: cut + 5], *colleague]
+        if m.date is not None and m.sender is not None
+        for e in m.recipient_emails
+    )
+    ctx = CheckContext(
+        slipped, reference, engine.orgs, {DIRECTORY_NAME: timeline.at(slipped.date, SENDER)}
+    )
     recipients, x, _ = features_for(ctx)
+    live = CheckContext(slipped, history, engine.orgs, engine.models)
+    _, live_x, _ = features_for(live)
+    assert np.array_equal(x, live_x)
+    added = recipients.index(next(r for r in recipients if r.email == "kai.hart21@org.example"))
+    assert x[added, FEATURES.index("org_senders_log")] > 0
     harness = {
         r.email: model.severity(float(s)) for r, s in zip(recipients, model.scores(x), strict=True)
     }

@@ -136,6 +136,10 @@ class StoreStats:
     ingested: int
 
 
+DIRECTORY_LIMIT = 500_000
+"""Addresses kept in memory for the organisation's directory: a few tens of megabytes."""
+
+
 def default_url() -> str:
     """A SQLite file in the user's data directory, created on first use."""
     folder = Path(platformdirs.user_data_dir("missend"))
@@ -733,6 +737,19 @@ class Store:
         if hashlib.sha256(blob).hexdigest() != row.sha256:
             raise StoreError(f"the stored {name} model version {row.version} is corrupt")
         return int(row.version), blob
+
+    def directory_counts(self, limit: int = DIRECTORY_LIMIT) -> dict[str, int]:
+        """How many senders wrote to each address, the most written-to first, up to `limit`: the
+        organisation's address book as the misdirect model reads it (stored form of addresses)."""
+        n = func.count().label("n")
+        query = (
+            select(contacts.c.address, n)
+            .group_by(contacts.c.address)
+            .order_by(n.desc())
+            .limit(limit)
+        )
+        with self._guard("reading the organisation's directory"), self.engine.connect() as conn:
+            return {str(address): int(count) for address, count in conn.execute(query)}
 
     def stats(self) -> StoreStats:
         tables = (senders, contacts, pairs, recipient_sets, threads, profiles, ingested)

@@ -21,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from missend.history.model import Contact, SenderHistory
 from missend.lazy import lazy
+from missend.learning.directory import DIRECTORY_NAME, FAR, OrgDirectory
 from missend.message.model import Field, Recipient
 from missend.orgs import Organisations, registrable_domain
 
@@ -80,6 +81,9 @@ FEATURES: tuple[str, ...] = (
     "confusable_topic_gap",
     "confusable_named_gap",
     "text_address_distance",
+    "org_senders_log",
+    "org_lookalike_distance",
+    "org_lookalike_strength_log",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -273,6 +277,7 @@ class MessageFeatures:
         mentions: Mentions | None = None,
         topic: frozenset[str] | None = None,
         subject_says_reply: bool = False,
+        directory: OrgDirectory | None = None,
     ) -> None:
         self.h = history
         self.recipients = recipients
@@ -286,6 +291,7 @@ class MessageFeatures:
         self.topic = topic
         """Who got earlier mail on this subject; None when the subject is too short to tell."""
         self.subject_says_reply = subject_says_reply
+        self.directory = directory
         self.emails = [r.email for r in recipients]
         self.index = index(history)
 
@@ -423,7 +429,19 @@ class MessageFeatures:
             float(name_local),
             *confusion,
             self.mentions.nearest_address(e),
+            *self._organisation(e, c),
         ]
+
+    def _organisation(self, email: str, c: Contact | None) -> tuple[float, float, float]:
+        """How many colleagues write to this address; for one nobody writes to, how close it is
+        to one they do (a typo of a colleague's correspondent the sender has not written to)."""
+        if self.directory is None:
+            return 0.0, FAR, 0.0
+        others = self.directory.senders(email, c is not None)
+        if others or c is not None:
+            return math.log1p(others), FAR, 0.0
+        distance, strength = self.directory.nearest(email)
+        return 0.0, distance, math.log1p(strength)
 
     def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
         """Edit distance to the nearest other contact, and how strong that contact is.
@@ -553,6 +571,7 @@ def feature_matrix(
         Mentions.of(ctx.message.subject, ctx.message.body_text),
         ctx.history.thread_participants((topic,)) if (topic := ctx.message.topic) else None,
         ctx.message.subject_says_reply,
+        ctx.models.get(DIRECTORY_NAME),
     )
     return recipients, np.array(
         [mf.vector(i) for i in range(len(recipients))], dtype=np.float32

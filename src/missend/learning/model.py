@@ -34,6 +34,10 @@ class ModelError(ValueError):
     """A model file that is corrupt, tampered with, or for other features."""
 
 
+class StaleModel(ModelError):
+    """A model from another version of missend: usable again once retrained, not a fault."""
+
+
 @dataclass
 class Expert:
     estimator: HistGradientBoostingClassifier
@@ -103,14 +107,14 @@ class MisdirectModel:
         """Models come only from the organisation's own store; the digest catches corruption."""
         stream = io.BytesIO(data)
         if stream.readline() != _MAGIC:
-            raise ModelError("not a missend model of this version; retrain it")
+            raise StaleModel("it is not a missend model of this version")
         digest = stream.readline().strip().decode("ascii", "replace")
         body = stream.read()
         if hashlib.sha256(body).hexdigest() != digest:
             raise ModelError("model digest does not match its content")
         model = pickle.loads(body)
         if not isinstance(model, cls) or model.features != FEATURES:
-            raise ModelError("model was trained for other features; retrain it")
+            raise StaleModel("it was trained for other features")
         return model
 
 

@@ -4,6 +4,9 @@ For each message the sender's history holds only what was sent before it. Messag
 part (the learning part) yield training examples: the real recipients as negatives and a simulated
 slip as the positive. Messages in the rest yield test cases: the clean message and one slipped
 copy per recipe. After a message is used it is learned, as the relay learns from traffic.
+
+The test slips are drawn from their own random stream, so a change to how training is simulated
+(more slips, other recipes) leaves the test set as it was and results stay comparable.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from missend.detectors.base import CheckContext
 from missend.detectors.misdirected import MisdirectedRecipient
 from missend.history.archive import iter_archive
 from missend.history.model import SenderHistory
+from missend.learning.directory import DIRECTORY_NAME, Timeline
 from missend.learning.features import feature_matrix
 from missend.learning.model import MIN_MESSAGES, MisdirectModel, fit
 from missend.learning.simulate import RECIPES, Slip
@@ -81,7 +85,9 @@ def features_for(
     Built through the detector's own rule pass and `feature_matrix`, as a live check is.
     """
     if recipients is not None:
-        ctx = CheckContext(replace(ctx.message, recipients=recipients), ctx.history, ctx.orgs)
+        ctx = CheckContext(
+            replace(ctx.message, recipients=recipients), ctx.history, ctx.orgs, ctx.models
+        )
     scores: dict[str, float] = {}
     for finding in _RULES.rule_findings(ctx):
         for email, score in finding.scores.items():
@@ -96,9 +102,15 @@ def replay(
     seed: int = 0,
     train_rate: float = 1.0,
     internal: Sequence[str] = (),
+    timeline: Timeline | None = None,
 ) -> Replayed:
-    """Replay one archive into training examples and test cases."""
+    """Replay one archive into training examples and test cases.
+
+    `timeline` is the organisation's mail (every archive of the run), so each message is checked
+    against what colleagues had written to by then, as a shared store would hold it.
+    """
     rng = random.Random(f"{seed}:{path.name}")
+    test_rng = random.Random(f"{seed}:{path.name}:test")
     messages = load(path)
     cut = int(len(messages) * train_fraction)
     histories: dict[str, SenderHistory] = {}
@@ -110,12 +122,13 @@ def replay(
         h = histories.get(sender)
         if h is None:
             h = histories[sender] = SenderHistory(sender)
-        ctx = CheckContext(m, h, base)
+        models = {DIRECTORY_NAME: timeline.at(m.date or _EPOCH, sender)} if timeline else None
+        ctx = CheckContext(m, h, base, models)
         if h.message_count >= WARM_UP and ctx.recipients:
             if i < cut and rng.random() < train_rate:
                 _train_examples(ctx, rng, out)
             elif i >= cut:
-                _test_cases(ctx, rng, out)
+                _test_cases(ctx, test_rng, out)
         h.observe(m)
         if i < cut:
             out.learned += 1
@@ -153,9 +166,26 @@ def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
         out.cases.append(Case(name, x, wrong, rule_scores))
 
 
+_TIMELINE: list[Timeline] = []
+
+
+def _use_timeline(timeline: Timeline) -> None:
+    _TIMELINE[:] = [timeline]
+
+
 def _replay(args: tuple[Path, float, int]) -> Replayed:
     path, fraction, seed = args
-    return replay(path, fraction, seed)
+    return replay(path, fraction, seed, timeline=_TIMELINE[0] if _TIMELINE else None)
+
+
+def _sent(path: Path) -> list[tuple[datetime, str, str]]:
+    out: list[tuple[datetime, str, str]] = []
+    for m in load(path):
+        if m.sender is None or m.date is None:
+            continue
+        sender = m.sender.email
+        out.extend((m.date, sender, e) for e in m.recipient_emails if e != sender)
+    return out
 
 
 def replay_all(
@@ -168,12 +198,15 @@ def replay_all(
     jobs = [(p, train_fraction, seed) for p in archives]
     out: list[Replayed] = []
     if workers <= 1:
+        _use_timeline(Timeline.of(t for p in archives for t in _sent(p)))
         for job in jobs:
             out.append(_replay(job))
             if progress:
                 progress()
         return out
     with ProcessPoolExecutor(workers) as pool:
+        timeline = Timeline.of(t for sent in pool.map(_sent, archives) for t in sent)
+    with ProcessPoolExecutor(workers, initializer=_use_timeline, initargs=(timeline,)) as pool:
         for result in pool.map(_replay, jobs):
             out.append(result)
             if progress:

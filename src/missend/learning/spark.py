@@ -35,7 +35,10 @@ is the store for a cluster.
 Where the engines differ: the model. The embedded engine seeds each archive file's replay with the
 file's name; Spark replays per sender and seeds with the sender's address, so a sender whose mail
 is spread over many files is replayed as one. Both train the same kind of model on the same kind
-of examples; the two are not bit-for-bit equal.
+of examples; the two are not bit-for-bit equal. Spark's replay does not yet see the organisation's
+directory as it stood at each message (the embedded engine builds it from every archive of the
+run, `learning.directory.Timeline`), so its model leaves the three organisation features unused;
+checks still read them, to no effect on that model.
 """
 
 from __future__ import annotations

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from missend.history.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from missend.learning.model import MisdirectModel
@@ -43,16 +46,26 @@ def load(store: Store) -> MisdirectModel | None:
     if found is None:
         return None
     # scikit-learn loads only when there is a model to use: relays without one start in a blink.
-    from missend.learning.model import MisdirectModel, ModelError  # noqa: PLC0415
+    from missend.learning.model import MisdirectModel, ModelError, StaleModel  # noqa: PLC0415
 
     try:
         return MisdirectModel.from_bytes(found[1])
+    except StaleModel as exc:  # after an upgrade: mail keeps flowing on the rules until retrained
+        log.warning("the stored misdirect model is not used (%s); run `missend learn` again", exc)
+        return None
     except ModelError as exc:
         raise StoreError(f"the stored misdirect model cannot be used: {exc}") from exc
 
 
 def models_for(store: Store | None) -> dict[str, Any]:
+    """The trained model and the directory of the organisation's correspondents it reads."""
     if store is None:
         return {}
     model = load(store)
-    return {MODEL_NAME: model} if model is not None else {}
+    if model is None:
+        return {}
+    from missend.learning.directory import DIRECTORY_NAME, Directory  # noqa: PLC0415
+
+    keys = store.address_keys()
+    directory = Directory(store.directory_counts(), keys.address if keys is not None else None)
+    return {MODEL_NAME: model, DIRECTORY_NAME: directory}

@@ -1,0 +1,133 @@
+"""The organisation's directory: who colleagues write to, as the store holds it and as a replay
+saw it at each moment, so a first message to a colleague's correspondent is told from a typo."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from missend.detectors.base import CheckContext
+from missend.history.model import SenderHistory
+from missend.history.store import Store
+from missend.learning.directory import DIRECTORY_NAME, FAR, Directory, Timeline
+from missend.learning.features import FEATURES, feature_matrix
+from missend.learning.store import models_for, save
+from missend.message import parse_message
+from missend.orgs import Organisations
+from missend.testing import raw_message
+
+T0 = datetime(2001, 3, 1, 9, 0, tzinfo=UTC)
+MAIL = [
+    (T0, "ann@corp.example", "john.smith@corp.example"),
+    (T0 + timedelta(days=1), "bob@corp.example", "john.smith@corp.example"),
+    (T0 + timedelta(days=2), "bob@corp.example", "kim@supplier.example"),
+    (T0 + timedelta(days=3), "bob@corp.example", "john.smith@corp.example"),
+]
+
+
+def test_counts_each_sender_once_and_leaves_out_the_one_asking() -> None:
+    d = Directory.of((s, r) for _, s, r in MAIL)
+    assert d.senders("john.smith@corp.example", mine=False) == 2
+    assert d.senders("john.smith@corp.example", mine=True) == 1
+    assert d.senders("kim@supplier.example", mine=True) == 0
+    assert d.senders("nobody@corp.example", mine=False) == 0
+
+
+def test_an_address_nobody_uses_is_near_one_they_do_by_name_or_by_domain() -> None:
+    d = Directory.of((s, r) for _, s, r in MAIL)
+    assert d.nearest("jon.smith@corp.example") == (1.0, 2)
+    assert d.nearest("kim@suplier.example") == (1.0, 1)
+    assert d.nearest("someone.else@corp.example") == (FAR, 0)
+    assert d.nearest("zed@elsewhere.example") == (FAR, 0)
+
+
+def test_with_keyed_hashes_only_counts_are_known() -> None:
+    d = Directory({"h1@t": 3}, key=lambda email: "h1@t" if email == "a@b.example" else "?")
+    assert d.senders("a@b.example", mine=False) == 3
+    assert d.nearest("a@b.exampel") == (FAR, 0)
+
+
+def test_the_timeline_never_looks_ahead_and_leaves_out_the_sender() -> None:
+    t = Timeline.of(MAIL)
+    early = t.at(T0 + timedelta(hours=12), "carol@corp.example")
+    assert early.senders("john.smith@corp.example", False) == 1
+    assert early.nearest("kim@suplier.example") == (FAR, 0)
+    later = t.at(T0 + timedelta(days=5), "carol@corp.example")
+    assert later.senders("john.smith@corp.example", False) == 2
+    assert later.nearest("jon.smith@corp.example") == (1.0, 2)
+    own = t.at(T0 + timedelta(days=5), "bob@corp.example")
+    assert own.senders("kim@supplier.example", True) == 0
+    assert (
+        t.at(T0 - timedelta(days=1), "carol@corp.example").senders("john.smith@corp.example", False)
+        == 0
+    )
+
+
+def test_naive_dates_are_read_as_utc() -> None:
+    t = Timeline.of([(datetime(2001, 3, 1, 9, 0), "ann@corp.example", "x@corp.example")])
+    assert t.at(datetime(2001, 3, 2), "bob@corp.example").senders("x@corp.example", False) == 1
+
+
+def _message(sender: str, to: str, when: datetime) -> bytes:
+    return raw_message(
+        sender, [to], subject="Figures", body="The weekly figures, as promised.", date=when
+    )
+
+
+def test_the_store_directory_answers_as_the_timeline_does_once_all_is_learned(
+    tmp_path: Path,
+) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'h.db'}") as store:
+        store.learn(parse_message(_message(s, r, w)) for w, s, r in MAIL)
+        stored = Directory(store.directory_counts())
+    now = T0 + timedelta(days=30)
+    replayed = Timeline.of(MAIL)
+    for sender in ("ann@corp.example", "bob@corp.example", "carol@corp.example"):
+        view = replayed.at(now, sender)
+        for address in ("john.smith@corp.example", "kim@supplier.example", "new@corp.example"):
+            mine = any(s == sender and r == address for _, s, r in MAIL)
+            assert stored.senders(address, mine) == view.senders(address, mine)
+        for probe in ("jon.smith@corp.example", "kim@suplier.example", "q@corp.example"):
+            assert stored.nearest(probe) == view.nearest(probe)
+
+
+def test_a_typo_of_a_colleagues_correspondent_is_a_feature_of_the_recipient() -> None:
+    history = SenderHistory("carol@corp.example")
+    message = parse_message(
+        _message("carol@corp.example", "jon.smith@corp.example", T0 + timedelta(days=9))
+    )
+    directory = Directory.of((s, r) for _, s, r in MAIL)
+    ctx = CheckContext(message, history, Organisations(()), {DIRECTORY_NAME: directory})
+    _, x = feature_matrix(ctx, ctx.recipients, {})
+    row = dict(zip(FEATURES, x[0].tolist(), strict=True))
+    assert row["org_senders_log"] == 0.0
+    assert row["org_lookalike_distance"] == 1.0
+    assert row["org_lookalike_strength_log"] == pytest.approx(1.0986, abs=1e-3)
+    known = parse_message(
+        _message("carol@corp.example", "john.smith@corp.example", T0 + timedelta(days=9))
+    )
+    ctx = CheckContext(known, history, Organisations(()), {DIRECTORY_NAME: directory})
+    _, x = feature_matrix(ctx, ctx.recipients, {})
+    row = dict(zip(FEATURES, x[0].tolist(), strict=True))
+    assert row["org_senders_log"] == pytest.approx(1.0986, abs=1e-3)
+    assert row["org_lookalike_distance"] == FAR
+
+
+def test_the_stores_models_carry_the_directory_and_a_stale_model_leaves_the_rules_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from missend.learning.model import MisdirectModel
+
+    with Store.open(f"sqlite:///{tmp_path / 'h.db'}") as store:
+        store.learn(parse_message(_message(s, r, w)) for w, s, r in MAIL)
+        assert models_for(store) == {}
+        stale = MisdirectModel({}, {"0.01": 0.5}, features=FEATURES[:-1])
+        save(store, stale)
+        assert models_for(store) == {}
+        assert "learn` again" in caplog.text
+        save(store, MisdirectModel({}, {"0.01": 0.5}))
+        models = models_for(store)
+    assert set(models) == {"misdirect", DIRECTORY_NAME}
+    assert models[DIRECTORY_NAME].senders("john.smith@corp.example", False) == 2
