@@ -43,6 +43,15 @@ def test_an_address_nobody_uses_is_near_one_they_do_by_name_or_by_domain() -> No
     assert d.nearest("zed@elsewhere.example") == (FAR, 0)
 
 
+def test_one_keystroke_is_near_and_two_are_not() -> None:
+    d = Directory.of((s, r) for _, s, r in MAIL)
+    assert d.nearest("jonh.smith@corp.example") == (1.0, 2)  # two letters swapped
+    assert d.nearest("john.smiht@corp.example") == (1.0, 2)
+    assert d.nearest("johnx.smith@corp.example") == (1.0, 2)
+    assert d.nearest("jon.smit@corp.example") == (FAR, 0)
+    assert d.nearest("kim@supplier.exampel") == (1.0, 1)
+
+
 def test_with_keyed_hashes_only_counts_are_known() -> None:
     d = Directory({"h1@t": 3}, key=lambda email: "h1@t" if email == "a@b.example" else "?")
     assert d.senders("a@b.example", mine=False) == 3

@@ -9,22 +9,18 @@ with keyed hashes it holds hashes, and then only the counts can be used, not the
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
-
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
 
 DIRECTORY_NAME = "directory"
 """The directory's key among the engine's models: it is learned, like the model, from the store."""
 
 FAR = 4.0
-"""The look-alike distance reported when no known address is close."""
-_CUTOFF = 2
+"""The look-alike distance reported when no known address is one keystroke away."""
+_KEYS = "abcdefghijklmnopqrstuvwxyz0123456789._-"
 
 
 class OrgDirectory(Protocol):
@@ -44,8 +40,7 @@ class Directory:
         self.counts = counts
         self.key = key
         """Maps a clear address to the stored form, when the store keeps keyed hashes."""
-        self._by_domain: dict[str, list[str]] | None = None
-        self._domains: list[str] = []
+        self._domains: set[str] | None = None
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Directory:
@@ -61,22 +56,16 @@ class Directory:
         return max(0, self.counts.get(stored, 0) - mine)
 
     def nearest(self, email: str) -> tuple[float, int]:
-        """For an address nobody wrote to: the distance to the closest that somebody did, in the
-        same domain (a slip in the name) or at a look-alike domain with the same name, and how
-        many senders (this one included) use that one. Hashed addresses have no distances."""
+        """For an address nobody wrote to: 1 when one keystroke (a letter missed, added, changed
+        or two swapped) in the name or the domain makes one somebody did, and how many senders
+        (this one included) use it; else `FAR`. Generating the few hundred neighbours costs the
+        same however large the organisation. Hashed addresses have no neighbours here."""
         if self.key is not None:
             return FAR, 0
-        if self._by_domain is None:
-            by_domain: dict[str, list[str]] = defaultdict(list)
-            for address in self.counts:
-                local, _, domain = address.rpartition("@")
-                by_domain[domain].append(local)
-            self._by_domain = dict(by_domain)
-            self._domains = list(by_domain)
-        names, domains = self._by_domain, self._domains
-        return _nearest(
-            email, lambda d: names.get(d, []), lambda: domains, lambda a: self.counts.get(a, 0)
-        )
+        if self._domains is None:
+            self._domains = {a.rpartition("@")[2] for a in self.counts}
+        domains = self._domains
+        return _nearest(email, lambda a: self.counts.get(a, 0), domains.__contains__)
 
 
 @dataclass
@@ -84,7 +73,7 @@ class Timeline:
     """The directory as it stood at each moment: for replaying archives without looking ahead.
 
     Built from every archive's messages; `at(when, sender)` is what the store would have held at
-    that time, the sender's own mail left out (their own history says that part).
+    that time, the sender's own mail left out of the counts (their own history says that part).
     """
 
     firsts: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
@@ -101,22 +90,21 @@ class Timeline:
                 known[sender] = when
         return cls({a: sorted((w, s) for s, w in who.items()) for a, who in first.items()})
 
+    def __post_init__(self) -> None:
+        self._domain_since: dict[str, datetime] = {}
+        for address, firsts in self.firsts.items():
+            domain = address.rpartition("@")[2]
+            since = self._domain_since.get(domain)
+            if since is None or firsts[0][0] < since:
+                self._domain_since[domain] = firsts[0][0]
+
     def at(self, when: datetime, sender: str) -> TimedDirectory:
         return TimedDirectory(self, _aware(when), sender)
-
-    def __post_init__(self) -> None:
-        self._domains: dict[str, list[tuple[datetime, str]]] = {}
-        for address, firsts in self.firsts.items():
-            local, _, domain = address.rpartition("@")
-            self._domains.setdefault(domain, []).append((firsts[0][0], local))
-        for entries in self._domains.values():
-            entries.sort()
-        self._domain_order = sorted((v[0][0], d) for d, v in self._domains.items())
 
 
 @dataclass
 class TimedDirectory:
-    """`Directory`'s answers as of one moment, without one sender's own mail."""
+    """`Directory`'s answers as of one moment, without one sender's own mail in the counts."""
 
     timeline: Timeline
     when: datetime
@@ -130,50 +118,45 @@ class TimedDirectory:
     def nearest(self, email: str) -> tuple[float, int]:
         t = self.timeline
 
-        def domains() -> list[str]:
-            cut = bisect.bisect_left(t._domain_order, (self.when, ""))
-            return [d for _, d in t._domain_order[:cut]]
-
-        locals_of: dict[str, list[str]] = {}
-
-        def by_domain(domain: str) -> list[str]:
-            found = locals_of.get(domain)
-            if found is None:
-                entries = t._domains.get(domain, [])
-                cut = bisect.bisect_left(entries, (self.when, ""))
-                found = locals_of[domain] = [local for _, local in entries[:cut]]
-            return found
-
         def count(address: str) -> int:
             return sum(1 for w, _ in t.firsts.get(address, ()) if w < self.when)
 
-        return _nearest(email, by_domain, domains, count)
+        def known_domain(domain: str) -> bool:
+            since = t._domain_since.get(domain)
+            return since is not None and since < self.when
+
+        return _nearest(email, count, known_domain)
 
 
-def _closest(text: str, choices: list[str]) -> tuple[str, float] | None:
-    for other, distance, _ in process.extract(
-        text, choices, scorer=Levenshtein.distance, score_cutoff=_CUTOFF, limit=2
-    ):
-        if other != text:
-            return other, float(distance)
-    return None
+def _one_keystroke(text: str) -> Iterator[str]:
+    """Every string one slip away: a key missed, added, pressed for another, or two swapped."""
+    for i in range(len(text) + 1):
+        head, tail = text[:i], text[i:]
+        for key in _KEYS:
+            yield head + key + tail
+        if tail:
+            yield head + tail[1:]
+            for key in _KEYS:
+                if key != tail[0]:
+                    yield head + key + tail[1:]
+            if len(tail) > 1:
+                yield head + tail[1] + tail[0] + tail[2:]
 
 
 def _nearest(
-    email: str,
-    locals_at: Callable[[str], list[str]],
-    domains: Callable[[], list[str]],
-    count: Callable[[str], int],
+    email: str, count: Callable[[str], int], known_domain: Callable[[str], bool]
 ) -> tuple[float, int]:
     local, _, domain = email.rpartition("@")
-    if not local:
+    if not local or not domain:
         return FAR, 0
-    best: tuple[float, int] = (FAR, 0)
-    found = _closest(local, locals_at(domain))
-    if found is not None:
-        best = (found[1], count(f"{found[0]}@{domain}"))
-    if best[0] > 1:
-        other = _closest(domain, domains())
-        if other is not None and other[1] < best[0] and local in locals_at(other[0]):
-            best = (other[1], count(f"{local}@{other[0]}"))
-    return best
+    best = max((count(f"{other}@{domain}") for other in _one_keystroke(local)), default=0)
+    if not best:
+        best = max(
+            (
+                count(f"{local}@{other}")
+                for other in _one_keystroke(domain)
+                if other != domain and known_domain(other)
+            ),
+            default=0,
+        )
+    return (1.0, best) if best else (FAR, 0)
