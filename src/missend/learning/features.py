@@ -433,8 +433,8 @@ class MessageFeatures:
         ]
 
     def _organisation(self, email: str, c: Contact | None) -> tuple[float, float, float]:
-        """How many colleagues write to this address; for one nobody writes to, how close it is
-        to one they do (a typo of a colleague's correspondent the sender has not written to)."""
+        """How many colleagues write to this address; for one nobody writes to, whether one
+        keystroke makes one they do (a typo of a correspondent the sender has not written to)."""
         if self.directory is None:
             return 0.0, FAR, 0.0
         others = self.directory.senders(email, c is not None)

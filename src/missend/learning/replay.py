@@ -195,6 +195,8 @@ def replay_all(
     workers: int = 2,
     progress: Callable[[], None] | None = None,
 ) -> list[Replayed]:
+    """Replay every archive; a first pass over them all gathers the organisation's timeline
+    (who wrote to whom, when), which costs a second parse of each archive."""
     jobs = [(p, train_fraction, seed) for p in archives]
     out: list[Replayed] = []
     if workers <= 1:
