@@ -9,7 +9,7 @@ from missend.milter.listen import Listen, parse_listen
 
 
 @pytest.mark.parametrize(
-    ("value", "expected", "connection"),
+    ("value", "expected", "shown"),
     [
         (
             "unix:/run/missend/milter.sock",
@@ -18,18 +18,18 @@ from missend.milter.listen import Listen, parse_listen
         ),
         ("local:/tmp/m.sock", Listen("unix", path="/tmp/m.sock"), "unix:/tmp/m.sock"),
         ("/tmp/m.sock", Listen("unix", path="/tmp/m.sock"), "unix:/tmp/m.sock"),
-        ("inet:127.0.0.1:8891", Listen("inet", host="127.0.0.1", port=8891), "inet:8891@127.0.0.1"),
-        ("inet:8891@10.0.0.5", Listen("inet", host="10.0.0.5", port=8891), "inet:8891@10.0.0.5"),
-        ("inet:[::1]:8891", Listen("inet6", host="::1", port=8891), "inet6:8891@::1"),
-        ("inet::8891", Listen("inet", host="127.0.0.1", port=8891), "inet:8891@127.0.0.1"),
+        ("inet:127.0.0.1:8891", Listen("inet", host="127.0.0.1", port=8891), "inet:127.0.0.1:8891"),
+        ("inet:8891@10.0.0.5", Listen("inet", host="10.0.0.5", port=8891), "inet:10.0.0.5:8891"),
+        ("inet:[::1]:8891", Listen("inet6", host="::1", port=8891), "inet:[::1]:8891"),
+        ("inet::8891", Listen("inet", host="127.0.0.1", port=8891), "inet:127.0.0.1:8891"),
     ],
 )
-def test_postfix_and_sendmail_notations_become_libmilter_addresses(
-    value: str, expected: Listen, connection: str
+def test_postfix_and_sendmail_notations_are_understood_and_shown_in_postfix_notation(
+    value: str, expected: Listen, shown: str
 ) -> None:
     parsed = parse_listen(value)
     assert parsed == expected
-    assert parsed.connection == connection
+    assert str(parsed) == shown
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def serve_milter(
 
     try:
         serve(Gateway(settings, store, history_ttl=history_ttl), address, secret, processes)
-    except Exception as exc:  # libmilter's own error type says only "cannot start"
+    except Exception as exc:  # a socket in use or not allowed, or a worker that cannot start
         raise fail(f"the milter could not run on {address}: {exc}") from exc
     finally:
         store.close()

@@ -2,7 +2,7 @@
 
 The MTA keeps its own queue and delivery; missend answers with milter actions only: accept (with a
 verdict header and, for a fix, rewritten To/Cc), quarantine into the MTA's hold queue, reject with the
-reason, or tempfail. `release` needs no pymilter, so `missend hold release` loads without it.
+reason, or tempfail. `release` needs no event loop, so `missend hold release` loads without the server.
 
 Postfix (main.cf), with `missend serve milter` running on the same host:
 

@@ -1,7 +1,7 @@
 """Where the milter listens, written as Postfix writes it (`unix:PATH`, `inet:HOST:PORT`).
 
-libmilter wants Sendmail's notation (`inet:PORT@HOST`), so the address is translated here and
-checked before start-up: a typo must stop the service with a clear message, not bind somewhere else.
+Sendmail's notation (`inet:PORT@HOST`) is accepted too. The address is checked before start-up: a
+typo must stop the service with a clear message, not bind somewhere else.
 """
 
 from __future__ import annotations
@@ -18,13 +18,6 @@ class Listen:
     path: str = ""
     host: str = ""
     port: int = 0
-
-    @property
-    def connection(self) -> str:
-        """The address in libmilter's notation."""
-        if self.family == "unix":
-            return f"unix:{self.path}"
-        return f"{self.family}:{self.port}@{self.host}"
 
     def __str__(self) -> str:
         if self.family == "unix":

@@ -1,7 +1,7 @@
 """The gateway's decision said in milter actions: which reply, which header edits, quarantine or not.
 
-Kept apart from pymilter so every outcome can be checked without an MTA; `filter` only carries the
-reaction out.
+Kept apart from the protocol so every outcome can be checked without an MTA; `session` only
+carries the reaction out.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from missend.milter.headers import HeaderEdit, address_edits, verdict_edits
 from missend.verdict import Action
 
 LINE = 200
-"""Characters per reply line: well under SMTP's 512-octet line and libmilter's limits."""
+"""Characters per reply line: well under SMTP's 512-octet line and the MTAs' reply limits."""
 MAX_LINES = 8
 UNCHECKED = "unchecked"
 
@@ -46,9 +46,9 @@ class Reaction:
 
 
 def _lines(*texts: str) -> tuple[str, ...]:
-    """Reply text as libmilter accepts it: printable ASCII, bounded lines, no lone '%'.
+    """Reply text as every MTA takes it: printable ASCII, bounded lines, no '%'.
 
-    libmilter drops a reply with a single '%' and sends a doubled one as it is, so '%' is spelled out.
+    Sendmail's libmilter refuses a reply with a lone '%' (a format character to it), so it is spelled out.
     """
     out: list[str] = []
     for text in texts:

@@ -1,7 +1,7 @@
 """Several milter processes on one socket, so checks run on every core instead of under one GIL.
 
-libmilter serves each MTA connection on a thread, but the checks are Python: in one process they
-take turns, and a connection's callbacks wait behind another's check. The parent opens the socket
+One process serves all its MTA connections on one event loop, and the checks are Python: in one
+process they take turns, and a connection's message waits behind another's check. The parent opens the socket
 and forks the workers, which accept from it in turn; it restarts a worker that dies and passes a
 stop signal on to all of them.
 """
