@@ -61,3 +61,27 @@ def test_a_full_queue_drops_rather_than_slows_the_mail(store: Store) -> None:
     assert learner.dropped == 3
     learner.start().stop()
     assert learner.learned == 2
+
+
+def test_a_learner_process_learns_with_its_own_connections_and_finishes_the_queue_on_stop(
+    store: Store,
+) -> None:
+    gateway = Gateway(Config(), store, history_ttl=0)
+    assert gateway.histories.get(GOV).message_count == 0, "the parent's pool holds a connection"
+    learner = Learner(gateway, linger=30, process=True).start()
+    for i in range(5):
+        learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id=f"<p{i}@x>"))
+    learner.stop()
+    assert store.snapshot(GOV).message_count == 5
+    assert gateway.histories.get(GOV).message_count == 5, "and it still works after the fork"
+
+
+def test_a_learner_process_whose_parent_died_ends_on_its_own(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("missend.milter.learn.ORPHAN_CHECK", 0.1)
+    learner = Learner(Gateway(Config(), store), process=True)
+    learner._parent = -1  # as if the milter that forked it were gone
+    learner.start()
+    learner._worker.join(10)
+    assert not learner._worker.is_alive()

@@ -2,8 +2,8 @@
 
 One thread serves every MTA connection: the checks are Python and take turns under one GIL
 whatever the threading, so the loop reads whole packets as they arrive, answers the end of a
-message with one write, and never hands the GIL between threads for a header line. Learning,
-notices and housekeeping run beside it on their own threads. With `processes` > 1 the parent opens
+message with one write, and never hands the GIL between threads for a header line. Learning runs
+in a child process at a lower priority; notices and housekeeping run beside the loop on threads. With `processes` > 1 the parent opens
 the socket and forks that many workers, which accept from it in turn.
 """
 
@@ -242,7 +242,7 @@ def run_worker(
 ) -> None:
     """One process's share: the event loop, the learner, notices, and (in one) housekeeping."""
     config = gateway.config
-    learner = Learner(gateway).start() if config.learn.from_traffic else None
+    learner = Learner(gateway, process=True).start() if config.learn.from_traffic else None
     notices = None
     if config.hold.notify_sender and secret is None:
         log.warning("hold.secret_file is not set: senders get no notice about held messages")
