@@ -349,6 +349,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     messages = batch(max(1, count // args.rounds))
                     for name, port in ports.items():
                         drain(postfix, lab)
+                        settle([m.process.pid for m in milters.values() if m.process])
                         milter = milters.get(name)
                         pid = milter.process.pid if milter else None
                         before = cpu_seconds(pid) if pid else 0.0
@@ -373,6 +374,16 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             sink.send_signal(signal.SIGTERM)
             sink.wait(30)
     return summarise(results)
+
+
+def settle(pids: list[int], timeout: float = 120.0) -> None:
+    """Wait until every milter's learner has caught up, so no round pays for an earlier one's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(0.5)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.02:
+            return
 
 
 def drain(postfix: Any, lab: ModuleType, timeout: float = 300.0) -> None:
