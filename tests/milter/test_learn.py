@@ -85,3 +85,14 @@ def test_a_learner_process_whose_parent_died_ends_on_its_own(
     learner.start()
     learner._worker.join(10)
     assert not learner._worker.is_alive()
+
+
+def test_a_learner_process_gets_submitted_mail_in_batches_and_on_flush(store: Store) -> None:
+    learner = Learner(Gateway(Config(), store), batch=3, linger=0, process=True)
+    for i in range(2):
+        learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id=f"<b{i}@x>"))
+    assert learner._queue.empty(), "fewer than a batch wait for the next flush"
+    learner.flush()
+    learner.submit(message(GOV, ["colleague@agency.example.gov.uk"], message_id="<b2@x>"))
+    learner.start().stop()
+    assert store.snapshot(GOV).message_count == 3

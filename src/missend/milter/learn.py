@@ -54,11 +54,12 @@ class Learner:
         self.dropped = 0
         self.learned = 0
         self._parent = os.getpid()
+        self._pending: list[Message] = []
         self._queue: Any
         self._worker: threading.Thread | multiprocessing.process.BaseProcess
         if process:
             forked = multiprocessing.get_context("fork")
-            self._queue = forked.Queue(size)
+            self._queue = forked.Queue(max(1, size // batch))
             self._worker = forked.Process(target=self._serve, name="missend-learn", daemon=True)
         else:
             self._queue = queue.Queue(size)
@@ -71,17 +72,33 @@ class Learner:
     def submit(self, message: Message) -> None:
         if not self.gateway.config.learn.from_traffic or message.sender is None:
             return
+        if isinstance(self._worker, threading.Thread):
+            self._put(message, 1)
+            return
+        self._pending.append(message)
+        if len(self._pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand what was submitted to the learner process, as one item: a message at a time, the
+        queue's feeder thread would take the GIL from the event loop for every message."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._put(pending, len(pending))
+
+    def _put(self, item: Message | list[Message], count: int) -> None:
         try:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait(item)
         except queue.Full:
-            self.dropped += 1
-            if self.dropped % 1000 == 1:
+            self.dropped += count
+            if self.dropped % 1000 < count:
                 log.warning("learning is behind; %d delivered message(s) not learned", self.dropped)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Learn what is queued, then end the thread or process."""
         if not self._worker.is_alive():
             return
+        self.flush()
         self._queue.put(None)
         self._worker.join(timeout)
         if isinstance(self._worker, multiprocessing.process.BaseProcess):
@@ -103,13 +120,13 @@ class Learner:
         )  # the parent's pooled connections stay its own
         self._run()
 
-    def _next(self, timeout: float | None) -> Message | None:
-        """The next message; None to stop, which is also what a parent that died leaves."""
+    def _next(self, timeout: float | None) -> list[Message] | None:
+        """The next messages; None to stop, which is also what a parent that died leaves."""
         while True:
             wait = ORPHAN_CHECK if timeout is None else min(timeout, ORPHAN_CHECK)
             try:
-                item: Message | None = self._queue.get(timeout=wait)
-                return item
+                item: Message | list[Message] | None = self._queue.get(timeout=wait)
+                return item if item is None or isinstance(item, list) else [item]
             except queue.Empty:
                 if os.getpid() != self._parent and os.getppid() != self._parent:
                     return None
@@ -123,7 +140,7 @@ class Learner:
             first = self._next(None)
             if first is None:
                 return
-            batch = [first]
+            batch = first
             stop = False
             deadline = time.monotonic() + self.linger
             while len(batch) < self.batch:
@@ -134,7 +151,7 @@ class Learner:
                 if more is None:
                     stop = True
                     break
-                batch.append(more)
+                batch.extend(more)
             self._learn(batch)
             if stop:
                 return

@@ -162,6 +162,8 @@ class Listener:
         self.stopping = False
 
     def sweep(self) -> None:
+        if self.service.learner is not None:
+            self.service.learner.flush()
         now = time.monotonic()
         for connection in list(self.connections):
             limit = self.timeout if connection.busy else IDLE
