@@ -78,6 +78,8 @@ class Session:
         self._reset()
 
     def _reset(self) -> None:
+        """Forget the message, and the macros that came with it (only the end's are asked for)."""
+        self.macros.clear()
         self.mail_from = ""
         self.recipients: list[str] = []
         self.headers: list[tuple[str, bytes]] = []
@@ -120,7 +122,6 @@ class Session:
             return self.end_of_message()
         elif command in (p.ABORT, p.QUIT_NC):
             self._reset()
-            self.macros.clear()
             return b""
         elif command == p.QUIT:
             raise Quit
@@ -165,7 +166,6 @@ class Session:
         if held is not None and self.service.notices is not None:
             self.service.notices.submit(held)
         self._reset()
-        self.macros.clear()
         return answer
 
     def _require(self, action: int, what: str) -> None:
@@ -202,7 +202,6 @@ class Session:
             return p.packet(_VERBS[verb])
         finally:
             self._reset()
-            self.macros.clear()
 
     def _unhold(self, held: Held) -> None:
         """The MTA will not keep this copy, so missend's record of it must not stay open either."""
