@@ -190,6 +190,11 @@ def test_a_left_over_socket_file_is_replaced_but_a_live_milter_is_not(
         assert stat.S_IMODE(path.stat().st_mode) == 0o666, "the MTA's own user must connect"
         with pytest.raises(server.AddressInUse):
             server.open_socket(Listen("unix", path=str(path)))
+        mistaken = tmp_path / "main.cf"
+        mistaken.write_text("not a socket")
+        with pytest.raises(server.AddressInUse, match="not a socket"):
+            server.open_socket(Listen("unix", path=str(mistaken)))
+        assert mistaken.read_text() == "not a socket"
         with r.connect() as sock:
             sock.sendall(mta.offer())
             assert answer(sock)

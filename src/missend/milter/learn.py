@@ -115,9 +115,8 @@ class Learner:
             signal.signal(signum, signal.SIG_IGN)
         with contextlib.suppress(OSError):
             os.nice(NICE)
-        self.gateway.store.engine.dispose(
-            close=False
-        )  # the parent's pooled connections stay its own
+        # the parent's pooled connections stay the parent's
+        self.gateway.store.engine.dispose(close=False)
         self._run()
 
     def _next(self, timeout: float | None) -> list[Message] | None:

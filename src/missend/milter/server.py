@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -50,12 +51,15 @@ def open_socket(listen: Listen) -> socket.socket:
     """The listening socket; a unix socket is made connectable by the MTA's unprivileged user.
 
     A socket file nobody answers on is left over from a process that died, and is replaced; one
-    that answers belongs to a running milter, and starting a second there is refused.
+    that answers belongs to a running milter, and starting a second there is refused. Anything
+    else at that path is not ours to delete.
     """
     if listen.family == "unix":
         path = Path(listen.path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        if path.exists() or path.is_symlink():
+        if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+            raise AddressInUse(f"{path} exists and is not a socket; not replacing it")
+        if path.exists():
             with socket.socket(socket.AF_UNIX) as probe:
                 try:
                     probe.connect(str(path))
