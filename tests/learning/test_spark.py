@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pyspark.sql import SparkSession
 from typer.testing import CliRunner
@@ -16,7 +17,10 @@ from typer.testing import CliRunner
 from missend.cli.app import app
 from missend.history.archive import iter_archive
 from missend.history.store import Store
+from missend.learning import replay
 from missend.learning import spark as spark_engine
+from missend.learning.directory import Timeline
+from missend.learning.features import FEATURES
 from missend.learning.simulate import RECIPES
 from missend.learning.store import load
 from missend.message import parse_message
@@ -24,6 +28,7 @@ from missend.testing import raw_message, synthetic_archive
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 BOB = "bob.reed@org.example"
+COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
 
 def mbox(messages: list[bytes]) -> bytes:
@@ -192,6 +197,69 @@ class TestTraining:
         assert len(model.experts) >= 3
         assert set(model.experts) <= set(RECIPES)
         assert 0 < model.thresholds["0.01"] <= 1
+
+
+class TestOrganisationDirectory:
+    """Spark's replay sees the organisation's mail as the embedded replay does."""
+
+    @pytest.fixture
+    def colleagues(self, tmp_path: Path) -> Path:
+        """Two senders writing to the same people; each file is named after its sender, the seed
+        both engines draw a sender's simulated slips from."""
+        root = tmp_path / "org"
+        root.mkdir()
+        pat = synthetic_archive(messages=150)
+        kim = synthetic_archive("kim@org.example", messages=150)
+        (root / "pat.lowe@org.example").write_bytes(mbox(pat))
+        (root / "kim@org.example").write_bytes(mbox(kim[::2]))
+        return root
+
+    def test_the_directory_built_on_spark_equals_the_embedded_one(
+        self, spark: SparkSession, archive: Path, colleagues: Path
+    ) -> None:
+        for path in (archive, colleagues):
+            splits = spark_engine.plan([path], split_bytes=8_000, gzip_share_bytes=4_000)
+            built = spark_engine.organisation(spark_engine.parsed(spark.sparkContext, splits))
+            embedded = Timeline.of(replay._sent(path))
+            assert built.firsts == embedded.firsts
+            assert built.firsts
+
+    def test_the_directory_keeps_the_addresses_most_senders_write_to(
+        self, spark: SparkSession, colleagues: Path
+    ) -> None:
+        splits = spark_engine.plan([colleagues])
+        whole = Timeline.of(replay._sent(colleagues)).firsts
+        kept = spark_engine.organisation(spark_engine.parsed(spark.sparkContext, splits), 5).firsts
+        assert len(kept) == 5
+        assert min(len(v) for v in kept.values()) == max(len(v) for v in whole.values()) == 2
+
+    def test_a_senders_training_examples_equal_the_embedded_replays(
+        self, spark: SparkSession, colleagues: Path
+    ) -> None:
+        sc = spark.sparkContext
+        messages = spark_engine.parsed(sc, spark_engine.plan([colleagues]))
+        timeline = spark_engine.organisation(messages)
+        pat = "pat.lowe@org.example"
+        rows = sorted(
+            ((sender, spark_engine._date_key(packed), order), packed)
+            for (sender, order), packed in messages.collect()
+            if sender == pat
+        )
+        on_spark = list(spark_engine._replay_partition(iter(rows), 0, 1.0, sc.broadcast(timeline)))
+        embedded = replay.replay(
+            colleagues / pat, 1.0, 0, timeline=Timeline.of(replay._sent(colleagues))
+        )
+        assert len(on_spark) == len(embedded.train_x) > 100
+        for (x, y, scenario), ex, ey, es in zip(
+            on_spark, embedded.train_x, embedded.train_y, embedded.train_scenario, strict=True
+        ):
+            np.testing.assert_array_equal(x, ex)
+            np.testing.assert_array_equal(y, ey)
+            assert scenario == es
+        colleagues_seen = np.concatenate([x for x, _, _ in on_spark])[:, COLUMN["org_senders_log"]]
+        assert colleagues_seen.max() > 0
+        alone = list(spark_engine._replay_partition(iter(rows), 0, 1.0))
+        assert np.concatenate([x for x, _, _ in alone])[:, COLUMN["org_senders_log"]].max() == 0
 
 
 class TestCommandLine:

@@ -32,13 +32,16 @@ committed batches already claimed and adds nothing, and learning the same archiv
 either engine, changes nothing. SQLite works in local mode (its writers take turns), PostgreSQL
 is the store for a cluster.
 
+Both replays see the organisation's directory as it stood at each message
+(`learning.directory.Timeline`: who first wrote to each address, and when). Spark builds it with one
+reduction over the parsed mail, keeps the addresses most senders write to (as many as the store's
+directory holds, `DIRECTORY_LIMIT`), and broadcasts it to the replay tasks; on the same archive it
+equals the embedded engine's.
+
 Where the engines differ: the model. The embedded engine seeds each archive file's replay with the
 file's name; Spark replays per sender and seeds with the sender's address, so a sender whose mail
 is spread over many files is replayed as one. Both train the same kind of model on the same kind
-of examples; the two are not bit-for-bit equal. Spark's replay does not yet see the organisation's
-directory as it stood at each message (the embedded engine builds it from every archive of the
-run, `learning.directory.Timeline`), so its model leaves the three organisation features unused;
-checks still read them, to no effect on that model.
+of examples; the two are not bit-for-bit equal.
 """
 
 from __future__ import annotations
@@ -57,13 +60,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyspark import RDD, StorageLevel
+from pyspark import RDD, Broadcast, SparkContext, StorageLevel
 from pyspark.sql import SparkSession
 
 from missend.detectors.base import CheckContext
 from missend.history.archive import _open, _sources
 from missend.history.model import SenderHistory
-from missend.history.store import Store, default_url
+from missend.history.store import DIRECTORY_LIMIT, Store, default_url
+from missend.learning.directory import DIRECTORY_NAME, Timeline
 from missend.learning.ingest import Packed, learning_message, pack, split_mbox, unpack
 from missend.learning.model import MIN_MESSAGES, MisdirectModel
 from missend.learning.replay import WARM_UP, Replayed, _train_examples, train
@@ -158,6 +162,13 @@ def _parse_splits(
             yield (author.email if author and author.email else "", order), pack(message)
 
 
+def parsed(sc: SparkContext, splits: list[Split]) -> RDD[tuple[tuple[str, Order], Packed]]:
+    """Every message of the splits, parsed where it is read, keyed by sender and archive place."""
+    return sc.parallelize(splits, max(1, len(splits))).mapPartitions(
+        partial(_parse_splits, max_bytes=Limits().max_message_bytes)
+    )
+
+
 def sender_partition(partitions: int, key: tuple[Any, ...]) -> int:
     """Stable across processes (str hashes are salted per process)."""
     return zlib.crc32(str(key[0]).encode("utf-8", "surrogateescape")) % partitions
@@ -181,11 +192,56 @@ def _date_key(packed: Packed) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
+def _first_contacts(
+    row: tuple[tuple[str, Order], Packed],
+) -> Iterator[tuple[tuple[str, str], datetime]]:
+    (sender, _), packed = row
+    when = packed[7]
+    if not sender or when is None:
+        return
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    for email, _, _ in packed[2]:
+        if email != sender:
+            yield (email, sender), when
+
+
+def _by_address(
+    row: tuple[tuple[str, str], datetime],
+) -> tuple[str, tuple[datetime, str]]:
+    (address, sender), when = row
+    return address, (when, sender)
+
+
+def _senders_first(item: tuple[str, list[tuple[datetime, str]]]) -> tuple[int, str]:
+    return len(item[1]), item[0]
+
+
+def organisation(
+    messages: RDD[tuple[tuple[str, Order], Packed]], limit: int = DIRECTORY_LIMIT
+) -> Timeline:
+    """When each sender first wrote to each address, for the `limit` addresses most senders wrote
+    to: `Timeline.of` over the same mail, computed where the mail is, so only the directory itself
+    reaches the driver."""
+    firsts = (
+        messages.flatMap(_first_contacts)
+        .reduceByKey(min)
+        .map(_by_address)
+        .groupByKey()
+        .mapValues(sorted)
+        .top(limit, key=_senders_first)
+    )
+    return Timeline(dict(firsts))
+
+
 def _replay_partition(
-    rows: Iterator[tuple[tuple[str, float, Order], Packed]], seed: int, train_rate: float
+    rows: Iterator[tuple[tuple[str, float, Order], Packed]],
+    seed: int,
+    train_rate: float,
+    timeline: Broadcast[Timeline] | None = None,
 ) -> Iterator[Example]:
     """Each sender's mail in date order, as `replay.replay` walks an archive (train part only)."""
     base = Organisations(())
+    directory = timeline.value if timeline is not None else None
     current = ""
     history = SenderHistory("")
     rng = random.Random()
@@ -196,7 +252,10 @@ def _replay_partition(
         message = unpack(packed)
         if not message.recipients:
             continue
-        ctx = CheckContext(message, history, base)
+        models = (
+            {DIRECTORY_NAME: directory.at(message.date or _EPOCH, sender)} if directory else None
+        )
+        ctx = CheckContext(message, history, base, models)
         if history.message_count >= WARM_UP and ctx.recipients and rng.random() < train_rate:
             out = Replayed(sender)
             _train_examples(ctx, rng, out)
@@ -256,11 +315,8 @@ def learn(
         sc = spark.sparkContext
         splits = plan(paths, split_bytes, gzip_share_bytes, max(1, sc.defaultParallelism))
         n = partitions or max(2, 2 * sc.defaultParallelism)
-        max_bytes = Limits().max_message_bytes
         say(f"reading {len(splits)} split(s) into {n} partition(s)")
-        messages: RDD[tuple[tuple[str, Order], Packed]] = sc.parallelize(
-            splits, max(1, len(splits))
-        ).mapPartitions(partial(_parse_splits, max_bytes=max_bytes))
+        messages = parsed(sc, splits)
         if train:
             messages = messages.persist(StorageLevel.MEMORY_AND_DISK)
         totals = (
@@ -295,10 +351,13 @@ def _train(
     dated = messages.filter(lambda row: bool(row[0][0])).map(
         lambda row: ((row[0][0], _date_key(row[1]), row[0][1]), row[1])
     )
+    say("gathering the organisation's directory")
+    timeline = messages.context.broadcast(organisation(messages))
     examples = dated.repartitionAndSortWithinPartitions(
         partitions, partial(sender_partition, partitions)
-    ).mapPartitions(partial(_replay_partition, seed=seed, train_rate=TRAIN_RATE))
+    ).mapPartitions(partial(_replay_partition, seed=seed, train_rate=TRAIN_RATE, timeline=timeline))
     kept = _sample(examples.toLocalIterator(prefetchPartitions=True), max_examples, seed)
+    timeline.unpersist()
     say(f"fitting the model on {len(kept)} examples")
     if not kept:
         return replace(report, not_trained="no sender has enough sent mail to learn from")
