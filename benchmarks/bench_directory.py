@@ -1,11 +1,12 @@
 """CPU cost of the organisation directory's look-ups on the check path, for a large organisation.
 
-    python benchmarks/bench_directory.py [--addresses 500000] [--probes 200]
+    python benchmarks/bench_directory.py [--addresses 500000] [--probes 200] [--hashed]
 
 A directory of generated addresses (four fifths at one internal domain, the rest one each at
 other domains) is looked up as a check does for a recipient nobody has written to: the count,
 then the search for an address one keystroke away. The search generates the neighbours rather
-than scanning the directory, so its cost should not grow with the organisation.
+than scanning the directory, so its cost should not grow with the organisation. With `--hashed`
+the directory holds keyed hashes, as a store in hashed mode does, and each neighbour is hashed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import string
 import time
 
 from missend.learning.directory import Directory
+from missend.privacy.pseudonym import AddressKeys
 
 
 def main() -> None:
@@ -23,6 +25,7 @@ def main() -> None:
     ap.add_argument("--addresses", type=int, default=500_000)
     ap.add_argument("--probes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hashed", action="store_true", help="keyed hashes, as in hashed mode")
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -34,6 +37,9 @@ def main() -> None:
     while len(counts) < args.addresses:
         counts[f"{word()}@{word()}.example"] = rng.randint(1, 5)
     directory = Directory(counts)
+    if args.hashed:
+        keys = AddressKeys(bytes(range(32)))
+        directory = Directory({keys.address(a): n for a, n in counts.items()}, keys)
     t = time.process_time()
     directory.nearest("first@bigorg.example")
     built = time.process_time() - t
@@ -49,7 +55,7 @@ def main() -> None:
         directory.senders(p, False)
     senders = (time.process_time() - t) / len(probes) * 1e6
     print(
-        f"{len(counts):,} addresses: first look-up (indexing domains) {built * 1000:.0f} ms; "
+        f"{len(counts):,} {'hashed ' if args.hashed else ''}addresses: first look-up (indexing domains) {built * 1000:.0f} ms; "
         f"one-keystroke search {nearest:.2f} ms CPU per recipient ({found} of {len(probes)} "
         f"probes near a known address, {len(typos)} of them typos); count {senders:.1f} us"
     )

@@ -16,6 +16,7 @@ from missend.learning.features import FEATURES, feature_matrix
 from missend.learning.store import models_for, save
 from missend.message import parse_message
 from missend.orgs import Organisations
+from missend.privacy.pseudonym import AddressKeys
 from missend.testing import raw_message
 
 T0 = datetime(2001, 3, 1, 9, 0, tzinfo=UTC)
@@ -52,10 +53,36 @@ def test_one_keystroke_is_near_and_two_are_not() -> None:
     assert d.nearest("kim@supplier.exampel") == (1.0, 1)
 
 
-def test_with_keyed_hashes_only_counts_are_known() -> None:
-    d = Directory({"h1@t": 3}, key=lambda email: "h1@t" if email == "a@b.example" else "?")
-    assert d.senders("a@b.example", mine=False) == 3
-    assert d.nearest("a@b.exampel") == (FAR, 0)
+def test_with_keyed_hashes_it_answers_as_in_clear(tmp_path: Path) -> None:
+    keys = AddressKeys(bytes(range(32)))
+    mail = [parse_message(_message(s, r, w)) for w, s, r in MAIL]
+    with (
+        Store.open(f"sqlite:///{tmp_path / 'clear.db'}") as clear,
+        Store.open(f"sqlite:///{tmp_path / 'hashed.db'}", keys=keys) as hashed,
+    ):
+        clear.learn(mail)
+        hashed.learn(mail)
+        in_clear = Directory(clear.directory_counts())
+        stored = hashed.directory_counts()
+    assert "john.smith@corp.example" not in str(stored)
+    d = Directory(stored, keys)
+    for address in ("john.smith@corp.example", "kim@supplier.example", "nobody@corp.example"):
+        assert (
+            d.senders(address, mine=False)
+            == in_clear.senders(address, mine=False)
+            == ({"john.smith@corp.example": 2, "kim@supplier.example": 1}.get(address, 0))
+        )
+    for probe in (
+        "jon.smith@corp.example",
+        "jonh.smith@corp.example",
+        "kim@suplier.example",
+        "kim@supplier.exampel",
+        "jon.smit@corp.example",
+        "zed@elsewhere.example",
+    ):
+        assert d.nearest(probe) == in_clear.nearest(probe)
+    assert d.nearest("kim@suplier.example") == (1.0, 1)
+    assert d.nearest("jon.smit@corp.example") == (FAR, 0)
 
 
 def test_the_timeline_never_looks_ahead_and_leaves_out_the_sender() -> None:

@@ -4,7 +4,8 @@ A first message to someone is common and mostly fine, so one sender's history ca
 colleague from a mistyped one. The organisation's mail can: an address that colleagues write to is
 a real correspondent, and an address nobody has used that is one letter off one they use is a typo.
 The directory holds only addresses and how many senders wrote to each, from the store's contacts;
-with keyed hashes it holds hashes, and then only the counts can be used, not the look-alikes.
+with keyed hashes it holds hashes, and the look-alikes are found by hashing each address one
+keystroke away and looking it up, as the rules do for the sender's own contacts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from missend.privacy.pseudonym import AddressKeys
 
 DIRECTORY_NAME = "directory"
 """The directory's key among the engine's models: it is learned, like the model, from the store."""
@@ -36,11 +40,12 @@ def _aware(when: datetime) -> datetime:
 class Directory:
     """The addresses the organisation's senders wrote to, with how many senders wrote to each."""
 
-    def __init__(self, counts: dict[str, int], key: Callable[[str], str] | None = None) -> None:
+    def __init__(self, counts: dict[str, int], keys: AddressKeys | None = None) -> None:
         self.counts = counts
-        self.key = key
-        """Maps a clear address to the stored form, when the store keeps keyed hashes."""
+        self.keys = keys
+        """The store's keys, when it keeps keyed hashes of addresses."""
         self._domains: set[str] | None = None
+        """The domains of the addresses, or their tags when hashed."""
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Directory:
@@ -52,20 +57,32 @@ class Directory:
 
     def senders(self, email: str, mine: bool) -> int:
         """How many senders other than this one (who has written to it when `mine`) wrote to it."""
-        stored = self.key(email) if self.key is not None else email
+        stored = self.keys.address(email) if self.keys is not None else email
         return max(0, self.counts.get(stored, 0) - mine)
 
     def nearest(self, email: str) -> tuple[float, int]:
         """For an address nobody wrote to: 1 when one keystroke (a letter missed, added, changed
         or two swapped) in the name or the domain makes one somebody did, and how many senders
         (this one included) use it; else `FAR`. Generating the few hundred neighbours costs the
-        same however large the organisation. Hashed addresses have no neighbours here."""
-        if self.key is not None:
-            return FAR, 0
+        same however large the organisation. With keyed hashes each neighbour is hashed and
+        looked up, and a domain counts as known when its tag is."""
         if self._domains is None:
             self._domains = {a.rpartition("@")[2] for a in self.counts}
-        domains = self._domains
-        return _nearest(email, lambda a: self.counts.get(a, 0), domains.__contains__)
+        domains, counts, keys = self._domains, self.counts, self.keys
+        if keys is None:
+            return _nearest(email, lambda a: counts.get(a, 0), domains.__contains__)
+        tags: dict[str, str] = {}
+
+        def tag(domain: str) -> str:
+            found = tags.get(domain)
+            if found is None:
+                found = tags[domain] = keys.domain_tag(domain)
+            return found
+
+        def count(address: str) -> int:
+            return counts.get(f"{keys.mac(address)}@{tag(address.rpartition('@')[2])}", 0)
+
+        return _nearest(email, count, lambda domain: tag(domain) in domains)
 
 
 @dataclass

@@ -67,5 +67,5 @@ def models_for(store: Store | None) -> dict[str, Any]:
     from missend.learning.directory import DIRECTORY_NAME, Directory  # noqa: PLC0415
 
     keys = store.address_keys()
-    directory = Directory(store.directory_counts(), keys.address if keys is not None else None)
+    directory = Directory(store.directory_counts(), keys)
     return {MODEL_NAME: model, DIRECTORY_NAME: directory}
