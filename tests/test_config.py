@@ -66,6 +66,8 @@ def test_flags_override_the_file_only_where_given(tmp_path: Path) -> None:
         ("[relay]\nhost = 'x'", "relay"),
         ("[actions.exposed-recipients]\nhigh = 'later'", "actions.exposed-recipients.high"),
         ("[delay]\nseconds = -1", "delay.seconds"),
+        ("[store]\ntimeout = 0", "store.timeout"),
+        ("[store]\ntimeout = 'soon'", "store.timeout"),
     ],
 )
 def test_bad_values_name_their_place(tmp_path: Path, text: str, says: str) -> None:

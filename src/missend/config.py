@@ -30,6 +30,9 @@ class ConfigError(PolicyError):
 @dataclass(frozen=True)
 class StoreConfig:
     url: str | None = None
+    timeout: float = 10.0
+    """Seconds one statement may wait in the mail path (a lock, a stalled server) before the
+    message is answered 4xx, instead of holding every connection of the process."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("smtp.require_tls needs smtp.tls_cert and smtp.tls_key")
     if config.smtp.require_auth and not config.smtp.auth_file:
         raise ConfigError("smtp.require_auth needs smtp.auth_file")
+    if config.store.timeout <= 0:
+        raise ConfigError("store.timeout must be positive")
     if config.delay.seconds < 0:
         raise ConfigError("delay.seconds cannot be negative")
     if config.privacy.retention_months <= 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import string
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,11 +16,20 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from missend.history import schema
 from missend.history.model import SenderHistory
-from missend.history.store import MIGRATIONS, Store, StoreError, default_url, message_key
+from missend.history.store import (
+    _MIGRATION_LOCK as MIGRATION_LOCK,
+)
+from missend.history.store import (
+    MIGRATIONS,
+    Store,
+    StoreError,
+    default_url,
+    message_key,
+)
 from missend.history.terms import term_counts
 from missend.message import Message, parse_message
 
@@ -396,3 +407,59 @@ def test_nodes_opening_a_new_database_together_all_start(store_url: str) -> None
     ]
     errors = [p.communicate(timeout=120)[1].decode() for p in nodes]
     assert [p.returncode for p in nodes] == [0] * 4, errors
+
+
+class TestStatementTimeout:
+    """In the mail path a stuck store must give a 4xx in seconds, not hold every connection."""
+
+    @pytest.mark.postgres
+    def test_a_read_stuck_behind_a_lock_gives_up_after_the_timeout(
+        self, postgresql_url: str
+    ) -> None:
+        with Store.open(postgresql_url, timeout=0.3) as store:
+            store.learn([mail(ALICE, ["bob@example.org"])])
+            blocker = create_engine(postgresql_url)
+            try:
+                with blocker.connect() as conn:
+                    conn.execute(text("LOCK TABLE senders IN ACCESS EXCLUSIVE MODE"))
+                    started = time.monotonic()
+                    with pytest.raises(StoreError):
+                        store.snapshot(ALICE)
+                    assert time.monotonic() - started < 3
+                    conn.rollback()
+            finally:
+                blocker.dispose()
+            assert store.snapshot(ALICE).contacts["bob@example.org"].count == 1
+
+    @pytest.mark.postgres
+    def test_the_schema_upgrade_may_wait_longer_than_the_timeout(self, postgresql_url: str) -> None:
+        holder = create_engine(postgresql_url)
+        try:
+            with holder.connect() as conn:
+                conn.execute(select(func.pg_advisory_lock(MIGRATION_LOCK)))
+                release = threading.Timer(
+                    2.5, lambda: conn.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK)))
+                )
+                release.start()
+                started = time.monotonic()
+                with Store.open(postgresql_url, timeout=0.2) as store:
+                    assert store.revision() is not None
+                assert time.monotonic() - started >= 2.4
+                release.join()
+        finally:
+            holder.dispose()
+
+    def test_on_sqlite_a_write_waits_for_the_timeout_not_ten_seconds(self, sqlite_url: str) -> None:
+        with Store.open(sqlite_url, timeout=0.3) as store:
+            writer = create_engine(sqlite_url)
+            try:
+                with writer.connect() as conn:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    started = time.monotonic()
+                    with pytest.raises(StoreError):
+                        store.learn([mail(ALICE, ["bob@example.org"])])
+                    assert time.monotonic() - started < 3
+                    conn.rollback()
+            finally:
+                writer.dispose()
+            assert store.learn([mail(ALICE, ["bob@example.org"])]).learned == 1

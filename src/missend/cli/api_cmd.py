@@ -65,7 +65,7 @@ def opened(
     url = db or config.store.url or default_url()
     config = config.with_overrides(store={"url": url})
     try:
-        store = Store.open(url)
+        store = Store.open(url, timeout=config.store.timeout)
     except StoreError as exc:
         raise fail(str(exc)) from exc
     try:

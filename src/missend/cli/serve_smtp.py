@@ -83,7 +83,7 @@ def serve_smtp(
     except ConfigError as exc:
         raise fail(str(exc)) from exc
     try:
-        store = Store.open(settings.store.url or default_url())
+        store = Store.open(settings.store.url or default_url(), timeout=settings.store.timeout)
     except StoreError as exc:
         raise fail(str(exc)) from exc
     try:

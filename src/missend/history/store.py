@@ -196,30 +196,44 @@ def _sql_latest(old: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnEleme
     return case((old.is_(None), new), (new.is_(None), old), (new > old, new), else_=old)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
+SQLITE_BUSY_MS = 10_000
 
 
-def _make_engine(url: URL) -> Engine:
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def _make_engine(url: URL, timeout: float | None = None) -> Engine:
+    """`timeout` bounds each statement (PostgreSQL's statement_timeout, which also ends lock
+    waits; SQLite's busy timeout): the mail path answers 4xx rather than wait on a stuck store."""
     backend = url.get_backend_name()
     if backend not in _DIALECTS:
         raise StoreError(f"the history store needs SQLite or PostgreSQL, not {backend!r}")
+    ms = max(1, round(timeout * 1000)) if timeout else None
     connect_args: dict[str, Any] = {}
-    if backend == "postgresql" and "connect_timeout" not in url.query:
-        connect_args["connect_timeout"] = 5
+    if backend == "postgresql":
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = 5
+        if ms is not None:
+            given = url.query.get("options", "")
+            given = given if isinstance(given, str) else " ".join(given)
+            connect_args["options"] = f"{given} -c statement_timeout={ms}".strip()
     try:
         engine = create_engine(url, connect_args=connect_args, pool_pre_ping=backend != "sqlite")
     except (ArgumentError, ImportError, SQLAlchemyError) as exc:
         raise StoreError(f"the history store URL cannot be used ({type(exc).__name__})") from exc
     if backend == "sqlite":
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(ms or SQLITE_BUSY_MS))
     return engine
 
 
@@ -227,7 +241,12 @@ class Store:
     """One history database. Thread-safe: every call takes its own pooled connection."""
 
     def __init__(
-        self, url: str | URL, *, batch_size: int = BATCH_SIZE, keys: AddressKeys | None = None
+        self,
+        url: str | URL,
+        *,
+        batch_size: int = BATCH_SIZE,
+        keys: AddressKeys | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.keys = keys
         self._keys_in_use: tuple[AddressKeys | None] | None = None
@@ -235,7 +254,7 @@ class Store:
             self.url = make_url(url)
         except ArgumentError as exc:
             raise StoreError("the history store URL cannot be read") from exc
-        self.engine = _make_engine(self.url)
+        self.engine = _make_engine(self.url, timeout)
         self.batch_size = max(1, batch_size)
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
 
@@ -246,12 +265,19 @@ class Store:
         *,
         batch_size: int = BATCH_SIZE,
         keys: AddressKeys | None = None,
+        timeout: float | None = None,
     ) -> Store:
         """Connect and bring the schema to the newest revision.
 
         `keys` (from `privacy.key_file`) make the history keep addresses only as keyed hashes.
+        `timeout` (from `store.timeout`) bounds each statement, for the mail path.
         """
-        store = cls(url if url is not None else default_url(), batch_size=batch_size, keys=keys)
+        store = cls(
+            url if url is not None else default_url(),
+            batch_size=batch_size,
+            keys=keys,
+            timeout=timeout,
+        )
         try:
             store.migrate()
         except BaseException:
@@ -313,6 +339,8 @@ class Store:
     def _upgrade(self) -> None:
         with self._guard("migrating"), self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # A migration may take longer than the mail path's statement timeout.
+                connection.execute(select(func.set_config("statement_timeout", "0", True)))
                 connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             config = self._config(connection)
             head = ScriptDirectory.from_config(config).get_current_head()

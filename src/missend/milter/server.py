@@ -4,9 +4,9 @@ One thread serves every MTA connection: the checks are Python and take turns und
 whatever the threading, so the loop reads whole packets as they arrive, answers the end of a
 message with one write, and never hands the GIL between threads for a header line. Learning runs
 in a child process at a lower priority; notices and housekeeping run beside the loop on threads.
-The check runs on the loop, so a store that hangs holds every connection of the process until the
-store's own timeouts give up (SQLite's busy timeout, PostgreSQL's connect timeout); the MTA then
-gets the configured fail-open or tempfail. With `processes` > 1 the parent opens the socket and
+The check runs on the loop, so a store that hangs holds every connection of the process until
+`store.timeout` ends the statement (10 s by default: PostgreSQL's statement timeout, SQLite's busy
+timeout); the MTA then gets the configured fail-open or tempfail. With `processes` > 1 the parent opens the socket and
 forks that many workers, which accept from it in turn.
 """
 
