@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from missend.history.terms import term_counts
+from missend.history.terms import cosine, squares, term_counts
 
 
 def test_a_repeated_word_counts_once_per_use_in_one_bucket() -> None:
@@ -13,3 +13,14 @@ def test_a_repeated_word_counts_once_per_use_in_one_bucket() -> None:
 def test_stop_words_and_the_quoted_thread_are_not_counted() -> None:
     body = "Thanks for the figures.\n\n-----Original Message-----\nFrom: x\nSent: y\nquarterly"
     assert sum(term_counts("", body).values()) == 1
+
+
+def test_a_cosine_from_kept_sums_of_squares_is_the_cosine() -> None:
+    draft = term_counts("Pipeline capacity", "Nominations for the pipeline capacity in March.")
+    profile = term_counts("", "pipeline pipeline capacity budget forecast nominations variance")
+    unrelated = term_counts("", "holiday rota lunch")
+    expected = cosine(draft, profile)
+    assert 0 < expected < 1
+    assert cosine(draft, profile, squares(draft), squares(profile)) == expected
+    assert cosine(draft, unrelated, squares(draft), squares(unrelated)) == 0.0
+    assert cosine(draft, draft) == cosine(draft, draft, squares(draft), squares(draft)) == 1.0

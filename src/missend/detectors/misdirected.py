@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.history.model import Contact, SenderHistory
-from missend.history.terms import cosine
+from missend.history.terms import cosine, squares
 from missend.learning.features import feature_matrix
 from missend.message.model import Recipient
 from missend.orgs import Organisations, org_name, registrable_domain
@@ -94,6 +94,16 @@ class _Known:
         for contacts in self.by_first.values():
             contacts.sort(key=lambda c: -c.count)
         self.first_emails = {f: {c.email: c for c in cs} for f, cs in self.by_first.items()}
+        self.profiles = history.profiles
+        self._squares: dict[str, int] = {}
+
+    def profile_squares(self, email: str) -> int:
+        """A profile's sum of squares, for cosines against it; profiles change only with the
+        history state this index belongs to."""
+        found = self._squares.get(email)
+        if found is None:
+            found = self._squares[email] = squares(self.profiles.get(email) or Counter())
+        return found
 
     def near(self, email: str, max_distance: int, everyone: bool = True) -> list[Contact]:
         """Strong contacts within `max_distance` edits, nearest first. With `everyone` False (a
@@ -354,6 +364,7 @@ class MisdirectedRecipient(Detector):
         if others and links.get(r.email, set()) & others:
             return None
         draft = ctx.terms
+        draft_squares = squares(draft)
         profiles = ctx.history.profiles
 
         fits: dict[str, tuple[int, float]] = {}
@@ -363,7 +374,11 @@ class MisdirectedRecipient(Detector):
             if found is None:
                 shared = len(links.get(email, set()) & others)
                 profile = profiles.get(email)
-                content = cosine(draft, profile) if profile and len(draft) >= 3 else 0.0
+                content = (
+                    cosine(draft, profile, draft_squares, known.profile_squares(email))
+                    if profile and len(draft) >= 3
+                    else 0.0
+                )
                 found = fits[email] = (shared, content)
             return found
 

@@ -52,13 +52,22 @@ def trim(profile: Counter[int], size: int = PROFILE_SIZE) -> Counter[int]:
     return Counter(dict(profile.most_common(size)))
 
 
-def cosine(a: Counter[int], b: Counter[int]) -> float:
-    """Set intersection and map run in C: the namesake rule calls this for every candidate."""
+def squares(counts: Counter[int]) -> int:
+    values = list(counts.values())
+    return sum(map(mul, values, values))
+
+
+def cosine(
+    a: Counter[int], b: Counter[int], a_squares: int | None = None, b_squares: int | None = None
+) -> float:
+    """Set intersection and map run in C: the namesake rule calls this for every candidate, and
+    passes the sums of squares it keeps (a profile's per history state, the draft's per check)."""
     if not a or not b:
         return 0.0
     common = a.keys() & b.keys()
     if not common:
         return 0.0
     dot = sum([a[k] * b[k] for k in common])
-    va, vb = list(a.values()), list(b.values())
-    return float(dot / math.sqrt(sum(map(mul, va, va)) * sum(map(mul, vb, vb))))
+    sa = squares(a) if a_squares is None else a_squares
+    sb = squares(b) if b_squares is None else b_squares
+    return float(dot / math.sqrt(sa * sb))
