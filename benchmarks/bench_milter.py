@@ -8,7 +8,10 @@ differing only in `smtpd_milters`:
 - milter: `missend serve milter` on a unix socket (the recommended set-up);
 - milter-nolearn: the same, with learning from traffic turned off, to show what learning costs;
 - milter-Np: the same as milter, run as N processes sharing the socket (`--processes`);
-- milter-tcp: the same milter process configuration on inet:127.0.0.1, to show what TCP costs.
+- milter-tcp: the same milter process configuration on inet:127.0.0.1, to show what TCP costs;
+- milter-null, milter-null-bare (only with `--paths`): benchmarks/null_milter.py, missend's protocol
+  layer answering every message at once, with the verdict header and without: the floor any check
+  adds to.
 Every listener relays to the same sink (a separate process that accepts everything). The milter has
 the default policy, a SQLite store with 2,000 messages of sender history, and learns from every
 message it lets through. Each client keeps one SMTP connection open (`--new-connections`: one per
@@ -60,6 +63,7 @@ housing interview letter meeting office payment reference request review schedul
 update visit week month report account address contact details information service""".split()
 WEBMAIL = ["gmail.com", "hotmail.com", "yahoo.co.uk", "outlook.com"]
 Mail = tuple[str, list[str], bytes]
+DEFAULT_PATHS = ("plain", "milter", "milter-nolearn", "milter-Np", "milter-tcp")
 
 
 def lab_module() -> ModuleType:
@@ -299,17 +303,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     phases = [("flat out", args.messages, None), (f"{args.rate:g}/s", args.paced, args.rate)]
     postfix = lab.Postfix(Path(args.postfix_dir))
     many = f"milter-{args.processes}p"
-    names = ("plain", "milter", "milter-nolearn", many, "milter-tcp")
+    names = chosen(args.paths, many)
     ports = {name: lab.free_port() for name in names}
-    listen = {
-        "milter": f"unix:{postfix.sockets / 'bench.sock'}",
-        "milter-nolearn": f"unix:{postfix.sockets / 'bench-nolearn.sock'}",
-        many: f"unix:{postfix.sockets / 'bench-many.sock'}",
-        "milter-tcp": f"inet:127.0.0.1:{lab.free_port()}",
-    }
+    listen = milter_sockets(names, many, postfix.sockets, lab.free_port())
     processes = {many: args.processes}
     with tempfile.TemporaryDirectory() as tmp:
-        urls = {name: f"sqlite:///{Path(tmp) / name}.db" for name in listen}
+        urls = {name: f"sqlite:///{Path(tmp) / name}.db" for name in listen if "null" not in name}
         for url in urls.values():
             prelearn(url, people, 2000)
         no_learning = Path(tmp) / "nolearn.toml"
@@ -317,7 +316,9 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         sink, sink_port = start_sink()
         postfix.configure(sink_port, {ports[n]: listen.get(n) for n in ports})
         milters = {
-            name: lab.MilterProcess(
+            name: null_milter(lab, spec, name, Path(tmp), postfix.env)
+            if "null" in name
+            else lab.MilterProcess(
                 spec,
                 urls[name],
                 extra=[
@@ -374,6 +375,49 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             sink.send_signal(signal.SIGTERM)
             sink.wait(30)
     return summarise(results)
+
+
+def chosen(paths: str | None, many: str) -> list[str]:
+    """The paths to run, plain always among them (every ratio is against it)."""
+    names = [
+        name.replace("milter-Np", many) for name in (paths.split(",") if paths else DEFAULT_PATHS)
+    ]
+    return names if "plain" in names else ["plain", *names]
+
+
+def milter_sockets(names: list[str], many: str, where: Path, tcp_port: int) -> dict[str, str]:
+    """Where each path's milter listens, in Postfix's notation."""
+    sockets = {
+        "milter": f"unix:{where / 'bench.sock'}",
+        "milter-nolearn": f"unix:{where / 'bench-nolearn.sock'}",
+        many: f"unix:{where / 'bench-many.sock'}",
+        "milter-tcp": f"inet:127.0.0.1:{tcp_port}",
+        "milter-null": f"unix:{where / 'bench-null.sock'}",
+        "milter-null-bare": f"unix:{where / 'bench-null-bare.sock'}",
+    }
+    unknown = set(names) - set(sockets) - {"plain"}
+    if unknown:
+        raise SystemExit(f"unknown paths: {', '.join(sorted(unknown))}")
+    return {name: sockets[name] for name in names if name != "plain"}
+
+
+def null_milter(lab: ModuleType, spec: str, name: str, tmp: Path, env: dict[str, str]) -> Any:
+    """benchmarks/null_milter.py in place of `missend serve milter`, started; stopped alike."""
+    milter = lab.MilterProcess(spec, "", log=tmp / f"{name}.log", env=env)
+    milter.args = ["--listen", spec] + (["--bare"] if name.endswith("bare") else [])
+
+    def start() -> Any:
+        with milter.log.open("ab") as log:
+            milter.process = subprocess.Popen(
+                [sys.executable, str(REPO / "benchmarks/null_milter.py"), *milter.args],
+                stdout=log,
+                stderr=log,
+                env=milter.env,
+            )
+        return milter
+
+    milter.start = start
+    return start()
 
 
 def settle(pids: list[int], timeout: float = 120.0) -> None:
@@ -437,6 +481,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--processes", type=int, default=2, help="Processes of the milter-Np path (--processes)."
+    )
+    parser.add_argument(
+        "--paths",
+        help=f"Comma-separated paths to run (default {','.join(DEFAULT_PATHS)}; "
+        "also milter-null, milter-null-bare).",
     )
     parser.add_argument("--json", type=Path, help="Also write the rows here.")
     args = parser.parse_args()
