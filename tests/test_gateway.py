@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from missend import gateway as gateway_module
 from missend.config import Config, DelayConfig
 from missend.gateway import Gateway, Outcome
-from missend.history.store import Store
+from missend.history.store import Store, StoreError
 from missend.hold.queue import Reason, Status
 from missend.message import parse_message
 from missend.policy import Policy
@@ -115,3 +119,63 @@ def test_learning_from_traffic_feeds_the_next_check(store: Store) -> None:
     again = gw.decide(raw_message(GOV, panel), GOV, panel)
     assert again.verdict is not None
     assert again.verdict.action == Action.ALLOW
+
+
+def _eventually(condition: Any, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_newly_trained_model_is_read_beside_the_checks_which_never_wait_for_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gw = Gateway(Config(), store)
+    to = ["colleague@agency.example.gov.uk"]
+    raw = raw_message(GOV, to)
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    assert gw.engine.models == {}
+    started, release, reads = threading.Event(), threading.Event(), []
+
+    def slow_read(_: Store) -> dict[str, object]:
+        reads.append(1)
+        started.set()
+        release.wait(10)
+        return {"newer": object()}
+
+    monkeypatch.setattr(gateway_module, "models_for", slow_read)
+    monkeypatch.setattr(gateway_module, "MODEL_REFRESH_SECONDS", 0.0)
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    assert started.wait(10)
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    assert "newer" not in gw.engine.models
+    release.set()
+    assert _eventually(lambda: "newer" in gw.engine.models)
+    assert len(reads) == 1
+
+
+def test_a_failed_reload_keeps_the_models_loaded_and_mail_flowing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gw = Gateway(Config(), store)
+    to = ["colleague@agency.example.gov.uk"]
+    raw = raw_message(GOV, to)
+    monkeypatch.setattr(gateway_module, "models_for", lambda _: {"loaded": object()})
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    loaded = gw.engine.models
+    failures: list[int] = []
+
+    def broken(_: Store) -> dict[str, object]:
+        failures.append(1)
+        raise StoreError("the store went away")
+
+    monkeypatch.setattr(gateway_module, "models_for", broken)
+    monkeypatch.setattr(gateway_module, "MODEL_REFRESH_SECONDS", 0.0)
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    assert _eventually(lambda: failures and not gw._reloading.locked())
+    assert gw.engine.models is loaded
+    assert gw.decide(raw, GOV, to).outcome == Outcome.DELIVER
+    assert _eventually(lambda: len(failures) == 2)

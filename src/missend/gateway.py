@@ -132,6 +132,7 @@ class Gateway:
         self.store = store
         self.engine = Engine(config.policy)
         self._models_checked = float("-inf")
+        self._reloading = threading.Lock()
         self.queue = HoldQueue(store)
         self.histories = HistoryCache(store, history_ttl)
         self.limits = limits or Limits()
@@ -244,13 +245,29 @@ class Gateway:
         )
 
     def _refresh_models(self) -> None:
-        """Pick up a newly trained model without a restart; the store being down surfaces as the
-        temporary failure the caller turns into a retry."""
+        """Pick up a newly trained model, and the directory as the store holds it now, without a
+        restart. The first load comes before the first check (the store being down surfaces as
+        the temporary failure the caller turns into a retry); later ones run beside the checks,
+        since reading a large organisation's directory takes seconds no message should wait."""
         stamp = time.monotonic()
         if stamp - self._models_checked < MODEL_REFRESH_SECONDS:
             return
-        self.engine.models = models_for(self.store)
+        if self._models_checked == float("-inf"):
+            self.engine.models = models_for(self.store)
+            self._models_checked = stamp
+            return
+        if not self._reloading.acquire(blocking=False):
+            return
         self._models_checked = stamp
+        threading.Thread(target=self._reload_models, name="missend-models", daemon=True).start()
+
+    def _reload_models(self) -> None:
+        try:
+            self.engine.models = models_for(self.store)
+        except Exception:  # the loaded models stay; the next refresh tries again
+            log.warning("reloading the trained models failed; keeping those loaded", exc_info=True)
+        finally:
+            self._reloading.release()
 
     def _delayed(self, message: Message) -> bool:
         if self.config.delay.seconds <= 0:
