@@ -131,10 +131,9 @@ def test_a_check_through_the_store_makes_the_harness_decision(
         reference.observe(m)
     assert slipped.date is not None
     timeline = Timeline.of(
-        (m.date, m.sender.email, e)
+        (m.date, m.sender.email, m.recipient_emails)
         for m in [*messages[: cut + 5], *colleague]
         if m.date is not None and m.sender is not None
-        for e in m.recipient_emails
     )
     ctx = CheckContext(
         slipped, reference, engine.orgs, {DIRECTORY_NAME: timeline.at(slipped.date, SENDER)}
@@ -145,6 +144,7 @@ def test_a_check_through_the_store_makes_the_harness_decision(
     assert np.array_equal(x, live_x)
     added = recipients.index(next(r for r in recipients if r.email == "kai.hart21@org.example"))
     assert x[added, FEATURES.index("org_senders_log")] > 0
+    assert x[added, FEATURES.index("org_together_log")] > 0
     harness = {
         r.email: model.severity(float(s)) for r, s in zip(recipients, model.scores(x), strict=True)
     }

@@ -222,7 +222,9 @@ class TestOrganisationDirectory:
             built = spark_engine.organisation(spark_engine.parsed(spark.sparkContext, splits))
             embedded = Timeline.of(replay._sent(path))
             assert built.firsts == embedded.firsts
+            assert built.pairs == embedded.pairs
             assert built.firsts
+            assert built.pairs
 
     def test_the_directory_keeps_the_addresses_most_senders_write_to(
         self, spark: SparkSession, colleagues: Path
@@ -232,6 +234,14 @@ class TestOrganisationDirectory:
         kept = spark_engine.organisation(spark_engine.parsed(spark.sparkContext, splits), 5).firsts
         assert len(kept) == 5
         assert min(len(v) for v in kept.values()) == max(len(v) for v in whole.values()) == 2
+        whole_pairs = Timeline.of(replay._sent(colleagues)).pairs
+        organisation = spark_engine.organisation(
+            spark_engine.parsed(spark.sparkContext, splits), 5, 3
+        )
+        assert len(organisation.pairs) == 3
+        assert min(len(v) for v in organisation.pairs.values()) == max(
+            len(v) for v in whole_pairs.values()
+        )
 
     def test_a_senders_training_examples_equal_the_embedded_replays(
         self, spark: SparkSession, colleagues: Path
@@ -258,6 +268,10 @@ class TestOrganisationDirectory:
             assert scenario == es
         colleagues_seen = np.concatenate([x for x, _, _ in on_spark])[:, COLUMN["org_senders_log"]]
         assert colleagues_seen.max() > 0
+        grouped_by_colleagues = np.concatenate([x for x, _, _ in on_spark])[
+            :, COLUMN["org_together_log"]
+        ]
+        assert grouped_by_colleagues.max() > 0
         alone = list(spark_engine._replay_partition(iter(rows), 0, 1.0))
         assert np.concatenate([x for x, _, _ in alone])[:, COLUMN["org_senders_log"]].max() == 0
 

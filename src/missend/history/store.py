@@ -138,6 +138,8 @@ class StoreStats:
 
 DIRECTORY_LIMIT = 500_000
 """Addresses kept in memory for the organisation's directory: a few tens of megabytes."""
+DIRECTORY_PAIR_LIMIT = 500_000
+"""Pairs of addresses written to together kept in memory beside them: the most senders' first."""
 
 
 def default_url() -> str:
@@ -778,6 +780,26 @@ class Store:
         )
         with self._guard("reading the organisation's directory"), self.engine.connect() as conn:
             return {str(address): int(count) for address, count in conn.execute(query)}
+
+    def directory_pairs(self, limit: int = DIRECTORY_PAIR_LIMIT) -> Iterator[tuple[str, str, int]]:
+        """How many senders wrote to each pair of addresses in one message, the most senders
+        first, up to `limit` (stored form of addresses; a pair may come twice, in either order)."""
+        first, second = contacts.alias("first"), contacts.alias("second")
+        n = func.count().label("n")
+        query = (
+            select(first.c.address, second.c.address, n)
+            .select_from(
+                pairs.join(first, first.c.id == pairs.c.a_id).join(
+                    second, second.c.id == pairs.c.b_id
+                )
+            )
+            .group_by(first.c.address, second.c.address)
+            .order_by(n.desc())
+            .limit(limit)
+        )
+        with self._guard("reading the organisation's directory"), self.engine.connect() as conn:
+            for a, b, count in conn.execute(query):
+                yield str(a), str(b), int(count)
 
     def stats(self) -> StoreStats:
         tables = (senders, contacts, pairs, recipient_sets, threads, profiles, ingested)

@@ -19,7 +19,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from missend.history.model import Contact, SenderHistory
+from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, pair_key
 from missend.lazy import lazy
 from missend.learning.directory import DIRECTORY_NAME, FAR, OrgDirectory
 from missend.message.model import Field, Recipient
@@ -84,6 +84,7 @@ FEATURES: tuple[str, ...] = (
     "org_senders_log",
     "org_lookalike_distance",
     "org_lookalike_strength_log",
+    "org_together_log",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -430,6 +431,7 @@ class MessageFeatures:
             *confusion,
             self.mentions.nearest_address(e),
             *self._organisation(e, c),
+            self._org_together(e, others),
         ]
 
     def _organisation(self, email: str, c: Contact | None) -> tuple[float, float, float]:
@@ -442,6 +444,23 @@ class MessageFeatures:
             return math.log1p(others), FAR, 0.0
         distance, strength = self.directory.nearest(email)
         return 0.0, distance, math.log1p(strength)
+
+    @lazy
+    def org_pairs(self) -> dict[tuple[str, str], int]:
+        if self.directory is None:
+            return {}
+        together = self.h.together
+        return self.directory.together(
+            self.emails[:MAX_PAIR_RECIPIENTS], lambda a, b: together(a, b) > 0
+        )
+
+    def _org_together(self, email: str, others: list[str]) -> float:
+        """The most colleagues who wrote to this address and one of the others in one message:
+        a recipient the organisation groups with the rest, though this sender never has."""
+        pairs = self.org_pairs
+        if not pairs or not others:
+            return 0.0
+        return math.log1p(max(pairs.get(pair_key(email, o), 0) for o in others))
 
     def _lookalike(self, email: str, c: Contact | None) -> tuple[float, float]:
         """Edit distance to the nearest other contact, and how strong that contact is.

@@ -24,7 +24,7 @@ from missend.detectors.base import CheckContext
 from missend.detectors.misdirected import MisdirectedRecipient
 from missend.history.archive import iter_archive
 from missend.history.model import SenderHistory
-from missend.learning.directory import DIRECTORY_NAME, Timeline
+from missend.learning.directory import DIRECTORY_NAME, Sent, Timeline
 from missend.learning.features import feature_matrix
 from missend.learning.model import MIN_MESSAGES, MisdirectModel, fit
 from missend.learning.simulate import RECIPES, Slip
@@ -178,14 +178,12 @@ def _replay(args: tuple[Path, float, int]) -> Replayed:
     return replay(path, fraction, seed, timeline=_TIMELINE[0] if _TIMELINE else None)
 
 
-def _sent(path: Path) -> list[tuple[datetime, str, str]]:
-    out: list[tuple[datetime, str, str]] = []
-    for m in load(path):
-        if m.sender is None or m.date is None:
-            continue
-        sender = m.sender.email
-        out.extend((m.date, sender, e) for e in m.recipient_emails if e != sender)
-    return out
+def _sent(path: Path) -> list[Sent]:
+    return [
+        (m.date, m.sender.email, m.recipient_emails)
+        for m in load(path)
+        if m.sender is not None and m.date is not None
+    ]
 
 
 def replay_all(

@@ -33,11 +33,12 @@ either engine, changes nothing. SQLite works in local mode (its writers take tur
 is the store for a cluster.
 
 Both replays see the organisation's directory as it stood at each message
-(`learning.directory.Timeline`: who first wrote to each address, and when). Spark builds it with one
-reduction over the parsed mail, keeps the addresses most senders write to (as many as the store's
-directory holds, `DIRECTORY_LIMIT`), and broadcasts it to the replay tasks; on the same archive it
-equals the embedded engine's. Its size is one (date, sender) entry per distinct sender and kept
-address: for 50,000 senders with a few hundred correspondents each, millions of entries in the
+(`learning.directory.Timeline`: who first wrote to each address, and to each pair of addresses at
+once, and when). Spark builds it with two reductions over the parsed mail, keeps the addresses and
+pairs most senders write to (as many as the store's directory holds, `DIRECTORY_LIMIT` and
+`DIRECTORY_PAIR_LIMIT`), and broadcasts it to the replay tasks; on the same archive it equals the
+embedded engine's. Its size is one (date, sender) entry per distinct sender and kept address or
+pair: for 50,000 senders with a few hundred correspondents each, millions of entries in the
 driver and in every executor. Keeping only each address's first few dozen senders (the features
 read the count through a logarithm) would bound it; both engines would have to keep the same.
 
@@ -60,7 +61,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pyspark import RDD, Broadcast, SparkContext, StorageLevel
@@ -68,9 +69,9 @@ from pyspark.sql import SparkSession
 
 from missend.detectors.base import CheckContext
 from missend.history.archive import _open, _sources
-from missend.history.model import SenderHistory
-from missend.history.store import DIRECTORY_LIMIT, Store, default_url
-from missend.learning.directory import DIRECTORY_NAME, Timeline
+from missend.history.model import SenderHistory, pair_key
+from missend.history.store import DIRECTORY_LIMIT, DIRECTORY_PAIR_LIMIT, Store, default_url
+from missend.learning.directory import DIRECTORY_NAME, Timeline, grouped
 from missend.learning.ingest import Packed, learning_message, pack, split_mbox, unpack
 from missend.learning.model import MIN_MESSAGES, MisdirectModel
 from missend.learning.replay import WARM_UP, Replayed, _train_examples, train
@@ -91,6 +92,7 @@ Split = tuple[int, str, str, int, int]
 """(file rank, path, kind, a, b): a byte range [a, b) of a plain mbox ("range"), share a of b of a
 gzip mbox ("share"), or one message file ("file", a = 1 when gzip-compressed)."""
 Order = tuple[int, int]
+_K = TypeVar("_K", str, tuple[str, str])
 Example = tuple[np.ndarray, np.ndarray, str]
 
 
@@ -208,32 +210,52 @@ def _first_contacts(
             yield (email, sender), when
 
 
-def _by_address(
-    row: tuple[tuple[str, str], datetime],
-) -> tuple[str, tuple[datetime, str]]:
+def _first_pairs(
+    row: tuple[tuple[str, Order], Packed],
+) -> Iterator[tuple[tuple[tuple[str, str], str], datetime]]:
+    (sender, _), packed = row
+    when = packed[7]
+    if not sender or when is None:
+        return
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    for a, b in itertools.combinations(grouped(sender, [email for email, _, _ in packed[2]]), 2):
+        yield (pair_key(a, b), sender), when
+
+
+def _by_address(row: tuple[tuple[_K, str], datetime]) -> tuple[_K, tuple[datetime, str]]:
     (address, sender), when = row
     return address, (when, sender)
 
 
-def _senders_first(item: tuple[str, list[tuple[datetime, str]]]) -> tuple[int, str]:
+def _senders_first(item: tuple[_K, list[tuple[datetime, str]]]) -> tuple[int, _K]:
     return len(item[1]), item[0]
 
 
-def organisation(
-    messages: RDD[tuple[tuple[str, Order], Packed]], limit: int = DIRECTORY_LIMIT
-) -> Timeline:
-    """When each sender first wrote to each address, for the `limit` addresses most senders wrote
-    to: `Timeline.of` over the same mail, computed where the mail is, so only the directory itself
-    reaches the driver."""
-    firsts = (
-        messages.flatMap(_first_contacts)
-        .reduceByKey(min)
+def _firsts(
+    found: RDD[tuple[tuple[_K, str], datetime]], limit: int
+) -> dict[_K, list[tuple[datetime, str]]]:
+    """For the `limit` keys most senders have, when each sender first had it, in date order."""
+    return dict(
+        found.reduceByKey(min)
         .map(_by_address)
         .groupByKey()
         .mapValues(sorted)
         .top(limit, key=_senders_first)
     )
-    return Timeline(dict(firsts))
+
+
+def organisation(
+    messages: RDD[tuple[tuple[str, Order], Packed]],
+    limit: int = DIRECTORY_LIMIT,
+    pair_limit: int = DIRECTORY_PAIR_LIMIT,
+) -> Timeline:
+    """When each sender first wrote to each address, and to each pair of addresses at once, for
+    the `limit` addresses and `pair_limit` pairs most senders wrote to: `Timeline.of` over the
+    same mail, computed where the mail is, so only the directory itself reaches the driver."""
+    return Timeline(
+        _firsts(messages.flatMap(_first_contacts), limit),
+        _firsts(messages.flatMap(_first_pairs), pair_limit),
+    )
 
 
 def _replay_partition(

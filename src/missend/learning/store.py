@@ -64,8 +64,9 @@ def models_for(store: Store | None) -> dict[str, Any]:
     model = load(store)
     if model is None:
         return {}
-    from missend.learning.directory import DIRECTORY_NAME, Directory  # noqa: PLC0415
+    from missend.learning.directory import DIRECTORY_NAME, Directory, PairCounts  # noqa: PLC0415
 
     keys = store.address_keys()
-    directory = Directory(store.directory_counts(), keys)
+    pairs = PairCounts.of(store.directory_pairs())
+    directory = Directory(store.directory_counts(), keys, pairs)
     return {MODEL_NAME: model, DIRECTORY_NAME: directory}
