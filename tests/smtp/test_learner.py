@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from missend import gateway as gateway_module
 from missend.config import Config, LearnConfig
 from missend.gateway import Gateway
 from missend.history.store import Store
@@ -40,9 +40,22 @@ def sent(i: int, sender: str = GOV) -> Any:
     )
 
 
+class Clock:
+    """The gateway's monotonic clock, moved by the test: a slow store write must not count as
+    the cache's time passing."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 def test_pending_messages_are_written_in_chunks_and_used_once_the_cache_expires(
-    store: Store,
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = Clock()
+    monkeypatch.setattr(gateway_module, "time", clock)
     gateway = Gateway(Config(), store, history_ttl=0.3)
     assert gateway.histories.get(GOV).message_count == 0
     learner = Learner(gateway, in_thread, batch=7, pause=0)
@@ -54,7 +67,7 @@ def test_pending_messages_are_written_in_chunks_and_used_once_the_cache_expires(
     assert learner.pending() == 0
     assert store.snapshot(GOV).message_count == 20
     assert gateway.histories.get(GOV).message_count == 0  # no reload on the message path
-    time.sleep(0.35)
+    clock.now += 0.35
     assert gateway.histories.get(GOV).message_count == 20
 
 
