@@ -25,6 +25,7 @@ from missend.history.store import (
 )
 from missend.history.store import (
     MIGRATIONS,
+    SQLITE_CACHE_MIB,
     Store,
     StoreError,
     default_url,
@@ -364,6 +365,12 @@ class TestOperations:
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
             assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 1000
+
+    def test_sqlite_keeps_a_page_cache_sized_for_learning_not_its_2_mib_default(
+        self, sqlite_url: str
+    ) -> None:
+        with Store.open(sqlite_url) as store, store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar_one() == -SQLITE_CACHE_MIB * 1024
 
     def test_default_url_is_a_sqlite_file_in_the_user_data_folder(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

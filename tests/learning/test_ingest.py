@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from missend.history.archive import _mbox, iter_archive
 from missend.history.store import Store
+from missend.history.terms import READ_CHARS
 from missend.learning.ingest import (
     addresses,
     by_sender,
@@ -42,6 +43,12 @@ LEARNED_FIELDS = (
     "body_text",
 )
 
+LONG = raw_message(
+    "pat.lowe@org.example",
+    ["kim@org.example"],
+    subject="long",
+    body="forecast nominations " * 400 + "\n-----Original Message-----\n" + "tariff " * 900,
+)
 TRICKY = [
     raw_message("a@x.org", ["B Bee <b@y.org>"], cc=["c@z.org"], subject="=?utf-8?q?caf=C3=A9?="),
     b"From: a@x.org\r\nTo: b@y.org\r\nSubject: crlf\r\n\r\nbody\r\n>From here\r\n",
@@ -263,6 +270,13 @@ class TestPipeline:
             ]
         assert grouped[:15] == [g for g in original[:30] if g.startswith("kim")]
 
+    def test_the_window_holds_only_the_part_of_a_body_learning_reads(self) -> None:
+        long = raw_message("a@x.org", ["b@y.org"], body="word " * 5000)
+        short = raw_message("a@x.org", ["b@y.org"], body="short note")
+        held = list(by_sender(parsed([long, short])))
+        assert [len(m.body_text) for m in held] == [READ_CHARS, len("short note\n")]
+        assert held[0].body_text == parse_message(long).body_text[:READ_CHARS]
+
     def test_worker_processes_keep_the_archive_order(self) -> None:
         raws = synthetic_archive(messages=700)
         assert [m.message_id for m in parsed(raws, workers=2)] == [
@@ -276,6 +290,7 @@ class TestPipeline:
                 synthetic_archive(messages=300)
                 + synthetic_archive("kim@org.example", messages=300, seed=1)
                 + TRICKY
+                + [LONG]
             )
         )
         slow_url = f"sqlite:///{tmp_path / 'slow.sqlite3'}"

@@ -199,6 +199,10 @@ def _sql_latest(old: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnEleme
 
 
 SQLITE_BUSY_MS = 10_000
+SQLITE_CACHE_MIB = 64
+"""Page cache per connection (SQLite's own default is 2 MiB). The store's indexes are keyed by
+hashes, so each learning batch touches pages all over them; with the default cache those pages
+are read back from the OS again every batch. Memory is taken only as pages are read."""
 
 
 def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
@@ -209,6 +213,7 @@ def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_MIB * 1024}")
         finally:
             cursor.close()
 

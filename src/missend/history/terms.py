@@ -14,6 +14,9 @@ from operator import mul
 
 BUCKETS = 1 << 20
 PROFILE_SIZE = 200
+NEW_TEXT_CHARS = 4000
+READ_CHARS = 2 * NEW_TEXT_CHARS
+"""How much of a body `term_counts` ever reads: learning can drop the rest before it holds mail."""
 
 _WORD = re.compile(r"[a-z][a-z'-]{2,24}")
 _QUOTE_MARKERS = re.compile(
@@ -29,7 +32,7 @@ _STOP = frozenset(
 )
 
 
-def new_text(body: str, limit: int = 4000) -> str:
+def new_text(body: str, limit: int = NEW_TEXT_CHARS) -> str:
     """The part of a body the sender wrote, without the quoted or forwarded thread below it."""
     match = _QUOTE_MARKERS.search(body, 0, limit * 2)
     text = body[: match.start()] if match else body
