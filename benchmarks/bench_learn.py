@@ -192,10 +192,12 @@ def _measure_child(args: list[str]) -> dict[str, Any]:
     }
 
 
-def run_phase(name: str, archive: Path, workdir: Path) -> dict[str, Any]:
+def run_phase(
+    name: str, archive: Path, workdir: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     db = f"sqlite:///{workdir / f'{name}-{time.monotonic_ns()}.sqlite3'}"
     cmd = [sys.executable, __file__, "--phase", name, str(archive), db]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise SystemExit(f"phase {name} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
