@@ -131,6 +131,39 @@ def test_the_other_john_for_his_own_topic_is_fine() -> None:
     assert misdirected(v) == {}
 
 
+def _reply_to_john(*to: str, subject: str = "RE: Crane hire") -> Verdict:
+    body = (
+        "Yes, Thursday works.\n\n-----Original Message-----\n"
+        "From: John Smith [mailto:john.smith@harbourfreight.com]\n"
+        "Sent: Monday, 3 March 2025 09:12\nSubject: Crane hire\n\nCan we move it to Thursday?\n"
+    )
+    return Engine().check(message(ME, list(to), subject=subject, body=body), sam_history())
+
+
+def test_a_reply_to_one_john_sent_to_the_other_warns_and_offers_the_one_answered() -> None:
+    d = misdirected(_reply_to_john(JOHNNY))["j.smithers@kestrel-media.com"]
+    finding = d.finding  # type: ignore[attr-defined]
+    assert "answers the mail from John Smith" in finding.explanation
+    assert "wrong John" in finding.explanation
+    assert finding.fix.replacements == {
+        "j.smithers@kestrel-media.com": "john.smith@harbourfreight.com"
+    }
+    assert finding.severity >= 0.6
+
+
+def test_a_reply_to_the_person_who_wrote_does_not_warn() -> None:
+    assert misdirected(_reply_to_john(JOHN)) == {}
+    assert misdirected(_reply_to_john(JOHN, JOHNNY)) == {}
+
+
+def test_a_forward_of_someones_mail_to_a_namesake_does_not_warn() -> None:
+    assert misdirected(_reply_to_john(JOHNNY, subject="FW: Crane hire")) == {}
+
+
+def test_a_reply_to_someone_unrelated_to_the_author_is_left_to_the_other_checks() -> None:
+    assert misdirected(_reply_to_john(TOM, ADA)) == {}
+
+
 def test_no_history_means_no_misdirect_findings() -> None:
     v = Engine().check(
         message(ME, ["tom.reed@northwlnd.co.uk"]), SenderHistory("sam@acme-grid.com")

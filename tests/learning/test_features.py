@@ -116,3 +116,44 @@ def test_an_address_one_letter_off_one_the_text_quotes_is_near_it() -> None:
     assert m.nearest_address("dana.wels@newco.example") == 1.0
     assert m.nearest_address("dana.wells@newco.example") == 4.0
     assert Mentions.of("x", "no addresses here").nearest_address("a@b.example") == 4.0
+
+
+def _hernandez_reply(
+    *to: str, author: str = '"Sandra Hernandez" <sandra.h@crescent.example>'
+) -> dict[str, dict[str, float]]:
+    sent = [
+        message(ME, ["Sandra Hernandez <sandra.h@crescent.example>"], subject="Flights home"),
+        message(ME, ["Laura Hernandez <laura.hernandez@trw.example>"], subject="Dental forms"),
+    ] * 3
+    body = (
+        "Call me tonight.\n -----Original Message-----\n"
+        f"From: \t{author}\nSent:\tWednesday, June 13, 2001 9:45 AM\nTo:\tLaura Hernandez\n"
+    )
+    draft = message(ME, list(to), subject="RE: Question", body=body)
+    ctx = CheckContext(draft, history(ME, sent), ORGS)
+    recipients, x = feature_matrix(ctx, ctx.recipients, {})
+    return {r.email: {n: float(x[i, j]) for n, j in COL.items()} for i, r in enumerate(recipients)}
+
+
+def test_a_reply_sent_to_the_namesake_of_whoever_wrote_shows_the_rival_answered() -> None:
+    f = _hernandez_reply("Laura Hernandez <laura.hernandez@trw.example>")[
+        "laura.hernandez@trw.example"
+    ]
+    assert f["quoted_author_known"] == 1.0
+    assert f["quoted_author_match"] == 0.5
+    assert f["confusable_author_gap"] == 0.5
+
+
+def test_a_reply_to_whoever_wrote_matches_them_fully() -> None:
+    f = _hernandez_reply("Sandra Hernandez <sandra.h@crescent.example>")[
+        "sandra.h@crescent.example"
+    ]
+    assert f["quoted_author_match"] == 1.0
+    assert f["confusable_author_gap"] <= 0.0
+
+
+def test_the_senders_own_quoted_mail_names_no_author() -> None:
+    author = f"Sam Hale <{ME}>"
+    f = _hernandez_reply("Laura Hernandez <laura.hernandez@trw.example>", author=author)
+    assert f["laura.hernandez@trw.example"]["quoted_author_known"] == 0.0
+    assert f["laura.hernandez@trw.example"]["confusable_author_gap"] == 0.0

@@ -16,7 +16,7 @@ from missend.history.model import SenderHistory
 from missend.history.store import Store
 from missend.learning.directory import DIRECTORY_NAME, Timeline
 from missend.learning.features import FEATURES
-from missend.learning.model import MisdirectModel, ModelError
+from missend.learning.model import MisdirectModel, ModelError, plausible
 from missend.learning.replay import features_for, load, replay, train
 from missend.learning.store import load as load_model
 from missend.learning.store import models_for, save
@@ -159,3 +159,14 @@ def test_a_check_through_the_store_makes_the_harness_decision(
             assert detector[email] == pytest.approx(severity)
         else:
             assert email not in detector
+
+
+def test_a_frequent_contact_is_scored_when_a_namesake_fits_the_message_better() -> None:
+    row = np.zeros((1, len(FEATURES)), dtype=np.float32)
+    col = {name: i for i, name in enumerate(FEATURES)}
+    row[0, col["log_count"]] = np.log1p(20)
+    assert not plausible(row)[0]
+    for gap in ("confusable_author_gap", "confusable_content_gap", "confusable_named_gap"):
+        rivalled = row.copy()
+        rivalled[0, col[gap]] = 0.5
+        assert plausible(rivalled)[0], gap

@@ -85,3 +85,17 @@ def test_headers_only_parse_skips_the_body() -> None:
     m = parse_message(RAW, headers_only=True)
     assert m.body_text == ""
     assert len(m.recipients) == 4
+
+
+def test_a_forward_is_told_from_a_reply_by_its_subject() -> None:
+    def says(subject: str) -> tuple[bool, bool]:
+        m = parse_message(
+            f"From: a@x.example\nTo: b@y.example\nSubject: {subject}\n\nhi\n".encode()
+        )
+        return m.subject_says_reply, m.subject_says_forward
+
+    assert says("RE: Crane hire") == (True, False)
+    assert says("FW: Crane hire") == (True, True)
+    assert says("Fwd: Crane hire") == (True, True)
+    assert says("WG: Angebot") == (True, True)
+    assert says("Forwarding agents") == (False, False)

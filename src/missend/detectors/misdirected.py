@@ -21,7 +21,8 @@ from rapidfuzz.distance import Levenshtein
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.history.model import Contact, SenderHistory
 from missend.history.terms import cosine, squares
-from missend.learning.features import feature_matrix
+from missend.learning.features import answered_author, feature_matrix, index
+from missend.learning.features import name_tokens as person_tokens
 from missend.message.model import Recipient
 from missend.orgs import Organisations, org_name, registrable_domain
 
@@ -51,6 +52,7 @@ class MisdirectedSettings(Settings):
     same_name_severity: float = 0.65
     private_address_severity: float = 0.6
     wrong_namesake_severity: float = 0.6
+    answered_namesake_severity: float = 0.7
     content_margin: float = 0.15
     max_full_checks: int = 50
     """Above this many recipients only domain slips are looked for (a broadcast's risk is exposure)."""
@@ -237,8 +239,13 @@ class MisdirectedRecipient(Detector):
         present = {r.email for r in ctx.recipients}
         full = len(present) <= s.max_full_checks
         findings: list[Finding] = []
+        answered = self._answered(ctx, present) if full else None
         for r in ctx.recipients:
             c = ctx.history.contact(r.email)
+            by_answer = self._namesake_of(r, answered, s) if answered is not None else None
+            if by_answer is not None:
+                findings.append(self._finding(by_answer))
+                continue
             if c is not None and c.count >= s.strong_count:
                 continue
             suspect = (
@@ -250,6 +257,54 @@ class MisdirectedRecipient(Detector):
             if suspect:
                 findings.append(self._finding(suspect))
         return findings
+
+    @staticmethod
+    def _answered(ctx: CheckContext, present: set[str]) -> Contact | None:
+        """The known contact whose quoted mail the draft answers, when no recipient is them."""
+        author = answered_author(ctx)
+        if author is None:
+            return None
+        if any(author.match(r.email, person_tokens(r)) >= 1.0 for r in ctx.recipients):
+            return None
+        for address in sorted(author.addresses):
+            c = ctx.history.contact(address)
+            if c is not None and address not in present:
+                return c
+        by_name = index(ctx.history).by_name
+        words = sorted(w for w in author.words if len(w) >= 2)[:12]
+        found = [
+            c
+            for pair in combinations(words, 2)
+            for c in by_name.get(pair, ())
+            if c.email not in present
+        ]
+        return max(found, key=lambda c: c.count) if found else None
+
+    @staticmethod
+    def _namesake_of(r: Recipient, answered: Contact, s: MisdirectedSettings) -> _Suspect | None:
+        """A recipient sharing a first name, a last name or the first letters of the address of
+        the person the draft answers, without being them: the address book's other pick."""
+        mine, theirs = person_tokens(r), person_tokens(answered)
+        if not mine or not theirs or set(mine) == set(theirs):
+            return None
+        if mine[0] == theirs[0] and len(mine[0]) > 2:
+            shared = mine[0].title()
+        elif mine[-1] == theirs[-1] and len(mine[-1]) > 2:
+            shared = mine[-1].title()
+        elif r.email[:3] == answered.email[:3] and r.email[3:4] != "@":
+            shared = ""
+        else:
+            return None
+        who = answered.name or answered.email
+        return _Suspect(
+            r,
+            s.answered_namesake_severity,
+            f"This message answers the mail from {who} quoted in it, but it goes to {r.email}, "
+            f"not to {answered.email}."
+            + (f" Did you pick the wrong {shared}?" if shared else " Did you pick the wrong name?"),
+            f"{r.email} may not be the {who} you are answering",
+            answered,
+        )
 
     def _lookalike(
         self, ctx: CheckContext, known: _Known, r: Recipient, s: MisdirectedSettings

@@ -22,6 +22,7 @@ from rapidfuzz.distance import Levenshtein
 from missend.history.model import MAX_PAIR_RECIPIENTS, Contact, SenderHistory, pair_key
 from missend.lazy import lazy
 from missend.learning.directory import DIRECTORY_NAME, FAR, OrgDirectory
+from missend.learning.quoted import Author, named_share, quoted_author
 from missend.message.model import Field, Recipient
 from missend.orgs import Organisations, registrable_domain
 
@@ -80,11 +81,15 @@ FEATURES: tuple[str, ...] = (
     "confusable_content_gap",
     "confusable_topic_gap",
     "confusable_named_gap",
+    "confusable_author_gap",
     "text_address_distance",
     "org_senders_log",
     "org_lookalike_distance",
     "org_lookalike_strength_log",
     "org_together_log",
+    "quoted_author_known",
+    "quoted_author_match",
+    "quoted_author_others",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -105,11 +110,13 @@ class Mentions:
 
     words: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
+    author: Author | None = None
+    """Whose quoted mail the draft answers; None when it quotes none, or only the sender's own."""
 
     @classmethod
-    def of(cls, subject: str, body: str) -> Mentions:
+    def of(cls, subject: str, body: str, author: Author | None = None) -> Mentions:
         text = f"{subject}\n{body[:_TEXT_LIMIT]}".lower()
-        return cls(frozenset(_LETTERS.findall(text)), frozenset(_ADDRESS.findall(text)))
+        return cls(frozenset(_LETTERS.findall(text)), frozenset(_ADDRESS.findall(text)), author)
 
     def nearest_address(self, email: str) -> float:
         """Edit distance to the closest other address the text quotes: the reply being written
@@ -125,18 +132,35 @@ class Mentions:
         return 4.0 if found is None else float(found[1])
 
     def named(self, email: str, tokens: tuple[str, ...]) -> float:
-        """1 for the address itself, else the share of its name's words the text contains."""
-        if email in self.addresses:
-            return 1.0
-        words = [t for t in tokens if len(t) >= 3]
-        if not words:
-            return 0.0
-        return sum(1 for t in words if t in self.words) / len(words)
+        """1 for the address itself, else the share of its name's words the text contains
+        (two-letter words are too common in running text to count)."""
+        return named_share(email, tokens, self.addresses, self.words, shortest=3)
+
+
+def answered_author(ctx: CheckContext) -> Author | None:
+    """Whose quoted mail the draft answers, once per check; None when it quotes nobody, only the
+    sender (who follows up their own mail), or is a forward (which passes the mail on to others)."""
+    found = ctx.scratch.get("quoted.author", False)
+    if found is not False:
+        return found if isinstance(found, Author) else None
+    author = None if ctx.message.subject_says_forward else quoted_author(ctx.message.body_text)
+    sender = ctx.message.sender
+    if (
+        author is not None
+        and sender is not None
+        and author.match(sender.email, tokens_of(sender.name, sender.email)) >= 1.0
+    ):
+        author = None
+    ctx.scratch["quoted.author"] = author
+    return author
 
 
 def name_tokens(r: Recipient | Contact) -> tuple[str, ...]:
     """First/last-name-like tokens from the display name, else from the local part."""
-    name = r.address.name if isinstance(r, Recipient) else r.name
+    return tokens_of(r.address.name if isinstance(r, Recipient) else r.name, r.email)
+
+
+def tokens_of(name: str, email: str) -> tuple[str, ...]:
     if name:
         if "," in name:
             last, _, first = name.partition(",")
@@ -144,7 +168,7 @@ def name_tokens(r: Recipient | Contact) -> tuple[str, ...]:
         tokens = tuple(t.lower() for t in _LETTERS.findall(name))
         if tokens:
             return tokens
-    local = r.email.rpartition("@")[0]
+    local = email.rpartition("@")[0]
     return tuple(t for t in (p.lower() for p in _SPLIT.split(local)) if len(t) >= 2 and t.isalpha())
 
 
@@ -320,13 +344,25 @@ class MessageFeatures:
         return {e: self.similarity(e) for e in self.emails}
 
     @lazy
-    def named(self) -> list[float]:
+    def tokens(self) -> list[tuple[str, ...]]:
+        """Each recipient's name words, the address book's name standing in for a bare address."""
         out = []
         for r in self.recipients:
             c = self.h.contacts.get(r.email)
             tokens = name_tokens(c) if c is not None and c.name and not r.address.name else ()
-            out.append(self.mentions.named(r.email, tokens or name_tokens(r)))
+            out.append(tokens or name_tokens(r))
         return out
+
+    @lazy
+    def named(self) -> list[float]:
+        return [self.mentions.named(e, t) for e, t in zip(self.emails, self.tokens, strict=True)]
+
+    @lazy
+    def authored(self) -> list[float]:
+        author = self.mentions.author
+        if author is None:
+            return [0.0] * len(self.emails)
+        return [author.match(e, t) for e, t in zip(self.emails, self.tokens, strict=True)]
 
     @lazy
     def domains(self) -> list[str]:
@@ -432,6 +468,9 @@ class MessageFeatures:
             self.mentions.nearest_address(e),
             *self._organisation(e, c),
             self._org_together(e, others),
+            float(self.mentions.author is not None),
+            self.authored[i],
+            max((v for j, v in enumerate(self.authored) if j != i), default=0.0),
         ]
 
     def _organisation(self, email: str, c: Contact | None) -> tuple[float, float, float]:
@@ -503,7 +542,7 @@ class MessageFeatures:
         for email in (e, *others):
             pool.pop(email, None)
         if not pool:
-            return (0.0,) * 7
+            return (0.0,) * 8
         rivals = sorted(pool.values(), key=lambda k: -k.count)[:8]
         count = c.count if c else 0
         mine_days = math.log1p(_days(self.when, c.last_seen) if c else _NO_DATE)
@@ -525,6 +564,12 @@ class MessageFeatures:
         named_gap = (
             max(self.mentions.named(k.email, name_tokens(k)) for k in rivals) - self.named[i]
         )
+        author = self.mentions.author
+        author_gap = 0.0
+        if author is not None:
+            author_gap = (
+                max(author.match(k.email, name_tokens(k)) for k in rivals) - self.authored[i]
+            )
         return (
             math.log1p(len(pool)),
             math.log1p(rivals[0].count) - math.log1p(count),
@@ -533,6 +578,7 @@ class MessageFeatures:
             content_gap,
             topic_gap,
             named_gap,
+            author_gap,
         )
 
     def _domain_lookalike(self, domain: str) -> tuple[float, float]:
@@ -587,7 +633,7 @@ def feature_matrix(
         ctx.thread_participants,
         ctx.message.is_reply,
         rule_scores,
-        Mentions.of(ctx.message.subject, ctx.message.body_text),
+        Mentions.of(ctx.message.subject, ctx.message.body_text, answered_author(ctx)),
         ctx.history.thread_participants((topic,)) if (topic := ctx.message.topic) else None,
         ctx.message.subject_says_reply,
         ctx.models.get(DIRECTORY_NAME),

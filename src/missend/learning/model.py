@@ -132,17 +132,32 @@ def _single_threaded() -> None:
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
 
+_RIVAL_GAPS = [
+    _COL[name]
+    for name in (
+        "confusable_fits_gap",
+        "confusable_content_gap",
+        "confusable_topic_gap",
+        "confusable_named_gap",
+        "confusable_author_gap",
+    )
+]
+
+
 def plausible(x: np.ndarray) -> np.ndarray:
     """Rows that could be a slip at all. A frequent contact who has been written to with every
-    other recipient, and whom no rule suspects, is scored 0 without asking the experts: that is
-    most recipients of ordinary mail, and it keeps a check fast."""
+    other recipient, whom no rule suspects and whom no namesake in the address book fits the
+    message better, is scored 0 without asking the experts: that is most recipients of ordinary
+    mail, and it keeps a check fast. A frequent contact picked instead of a namesake is the
+    autocomplete slip, so a rival that fits better always sends the row to the experts."""
     if len(x) == 0:
         return np.zeros(0, dtype=bool)
     frequent = x[:, _COL["log_count"]] >= np.log1p(3)
     with_all = (x[:, _COL["has_others"]] == 0) | (x[:, _COL["linked_others_frac"]] >= 1.0)
     on_topic = (x[:, _COL["has_others"]] == 1) | (x[:, _COL["content_gap"]] <= 0.0)
     quiet = x[:, _COL["rule_severity"]] == 0
-    return np.asarray(~(frequent & with_all & on_topic & quiet), dtype=bool)
+    unrivalled = (x[:, _RIVAL_GAPS] <= 0.0).all(axis=1)
+    return np.asarray(~(frequent & with_all & on_topic & quiet & unrivalled), dtype=bool)
 
 
 def _group_maxima(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:

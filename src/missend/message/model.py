@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+_FORWARD_PREFIX = re.compile(r"^\s*(?:fwd?|wg|tr|vs)\s*(?:\[\d+\])?\s*:", re.I)
 _MIN_TOPIC = 8
 
 
@@ -151,6 +152,11 @@ class Message:
     @property
     def subject_says_reply(self) -> bool:
         return bool(_REPLY_PREFIX.match(self.subject))
+
+    @property
+    def subject_says_forward(self) -> bool:
+        """FW:, Fwd:, WG: (German), TR: (French), VS: (Finnish): passing mail on, not answering it."""
+        return bool(_FORWARD_PREFIX.match(self.subject))
 
     @property
     def conversation_ids(self) -> tuple[str, ...]:
