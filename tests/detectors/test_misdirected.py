@@ -151,6 +151,10 @@ def test_a_reply_to_one_john_sent_to_the_other_warns_and_offers_the_one_answered
     assert finding.severity >= 0.6
 
 
+def test_a_reply_sent_to_an_address_starting_like_the_authors_warns() -> None:
+    assert "joh99@kestrel-media.com" in misdirected(_reply_to_john("joh99@kestrel-media.com"))
+
+
 def test_a_reply_to_the_person_who_wrote_does_not_warn() -> None:
     assert misdirected(_reply_to_john(JOHN)) == {}
     assert misdirected(_reply_to_john(JOHN, JOHNNY)) == {}

@@ -285,11 +285,12 @@ class MisdirectedRecipient(Detector):
         """A recipient sharing a first name, a last name or the first letters of the address of
         the person the draft answers, without being them: the address book's other pick."""
         mine, theirs = person_tokens(r), person_tokens(answered)
-        if not mine or not theirs or set(mine) == set(theirs):
-            return None
-        if mine[0] == theirs[0] and len(mine[0]) > 2:
+        named = bool(mine and theirs)
+        if named and set(mine) == set(theirs):
+            return None  # the same person at another address: the other checks judge that
+        if named and mine[0] == theirs[0] and len(mine[0]) > 2:
             shared = mine[0].title()
-        elif mine[-1] == theirs[-1] and len(mine[-1]) > 2:
+        elif named and mine[-1] == theirs[-1] and len(mine[-1]) > 2:
             shared = mine[-1].title()
         elif r.email[:3] == answered.email[:3] and r.email[3:4] != "@":
             shared = ""
