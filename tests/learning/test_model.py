@@ -55,6 +55,17 @@ def test_slips_score_above_the_real_recipients(trained) -> None:  # type: ignore
     assert np.median(wrong) > np.quantile(right, 0.9)
 
 
+def test_a_check_scores_through_the_flat_forest_exactly_as_the_experts_would(trained) -> None:  # type: ignore[no-untyped-def]
+    model, replayed = trained
+    assert model.walk is not None
+    without = MisdirectModel.from_bytes(model.to_bytes())
+    without.walk = None
+    for case in replayed.cases[:200]:
+        scores, kinds = model.judge(case.features)
+        np.testing.assert_allclose(scores, without.scores(case.features), rtol=0, atol=1e-12)
+        assert kinds == without.explain(case.features)
+
+
 def test_thresholds_warn_about_the_asked_share_of_clean_messages(trained) -> None:  # type: ignore[no-untyped-def]
     model, replayed = trained
     clean = [model.scores(c.features).max() for c in replayed.cases if c.wrong < 0]

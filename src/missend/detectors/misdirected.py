@@ -172,8 +172,7 @@ class MisdirectedRecipient(Detector):
         recipients, x = feature_matrix(
             ctx, ctx.recipients, {k: f.severity for k, f in by_recipient.items()}
         )
-        scores = model.scores(x)
-        kinds = model.explain(x)
+        scores, kinds = model.judge(x)
         findings: list[Finding] = []
         for i, r in enumerate(recipients):
             severity = model.severity(float(scores[i]))
