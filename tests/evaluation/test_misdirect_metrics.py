@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 
 from missend.evaluation.misdirect import operating_points
+from missend.learning.features import FEATURES
 from missend.learning.replay import Case
 
 
-def case(scenario: str, scores: list[float], wrong: int = -1) -> tuple[Case, np.ndarray]:
-    x = np.zeros((len(scores), 1), dtype=np.float32)
+def case(
+    scenario: str, scores: list[float], wrong: int = -1, quoted: bool = False
+) -> tuple[Case, np.ndarray]:
+    x = np.zeros((len(scores), len(FEATURES)), dtype=np.float32)
+    x[:, FEATURES.index("quoted_author_known")] = float(quoted)
     return Case(scenario, x, wrong, np.zeros(len(scores), dtype=np.float32)), np.array(scores)
 
 
@@ -37,3 +41,17 @@ def test_a_lone_wrong_recipient_is_ranked_first_when_caught() -> None:
     clean = [case("clean", [i / 100]) for i in range(100)]
     cases, scores = zip(*([*clean, case("autocomplete", [0.999], wrong=0)]), strict=True)
     assert operating_points(list(cases), list(scores))["0.02"].top1 == 1.0
+
+
+def test_slips_are_also_counted_apart_by_whether_the_message_quotes_whom_it_answers() -> None:
+    clean = [case("clean", [i / 100]) for i in range(100)]
+    slips = [
+        case("autocomplete", [0.999], wrong=0, quoted=True),
+        case("autocomplete", [0.999], wrong=0, quoted=True),
+        case("autocomplete", [0.5], wrong=0),
+        case("autocomplete", [0.999], wrong=0),
+    ]
+    cases, scores = zip(*(clean + slips), strict=True)
+    split = operating_points(list(cases), list(scores))["0.02"].by_quoting["autocomplete"]
+    assert split["quoted"] == {"cases": 2, "flagged": 1.0, "top1": 1.0}
+    assert split["unquoted"] == {"cases": 2, "flagged": 0.5, "top1": 0.5}

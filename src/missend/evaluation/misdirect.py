@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from missend.detectors.misdirected import MisdirectedSettings
+from missend.learning.features import FEATURES
 from missend.learning.model import RATES, MisdirectModel
 from missend.learning.replay import Case, replay_all, train
 from missend.policy import Bands
 
+_QUOTED = FEATURES.index("quoted_author_known")
 WARN_SEVERITY = Bands().low
 BROADCAST = MisdirectedSettings().max_full_checks
 """Messages to more people are judged by the rules alone, as the detector does."""
@@ -34,6 +36,9 @@ class Operating:
     flagged: float
     top1: float
     by_scenario: dict[str, dict[str, float]]
+    by_quoting: dict[str, dict[str, dict[str, float]]]
+    """Per scenario, slips in messages that quote whose mail they answer and in those that
+    quote no author: the weak spot is where nothing is quoted."""
 
 
 def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float) -> Operating:
@@ -42,6 +47,7 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
     ]
     warned = float(np.mean([m >= threshold for m in clean_max])) if clean_max else 0.0
     per: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    quoting: dict[str, dict[str, list[tuple[bool, bool]]]] = defaultdict(lambda: defaultdict(list))
     for case, s in zip(cases, scores, strict=True):
         if case.wrong < 0 or len(s) == 0:
             continue
@@ -51,21 +57,28 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
             others = np.delete(s, case.wrong)
             top = flagged and bool(s[case.wrong] > others.max())
         per[case.scenario].append((flagged, top))
+        quoted = bool(case.features[case.wrong, _QUOTED] > 0)
+        quoting[case.scenario]["quoted" if quoted else "unquoted"].append((flagged, top))
     every = [v for values in per.values() for v in values]
     return Operating(
         threshold=float(threshold),
         clean_warned=warned,
         flagged=float(np.mean([f for f, _ in every])) if every else 0.0,
         top1=float(np.mean([t for _, t in every])) if every else 0.0,
-        by_scenario={
-            name: {
-                "cases": len(v),
-                "flagged": float(np.mean([f for f, _ in v])),
-                "top1": float(np.mean([t for _, t in v])),
-            }
-            for name, v in sorted(per.items())
+        by_scenario={name: _shares(v) for name, v in sorted(per.items())},
+        by_quoting={
+            name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
+            for name, kinds in sorted(quoting.items())
         },
     )
+
+
+def _shares(v: list[tuple[bool, bool]]) -> dict[str, float]:
+    return {
+        "cases": len(v),
+        "flagged": float(np.mean([f for f, _ in v])),
+        "top1": float(np.mean([t for _, t in v])),
+    }
 
 
 def operating_points(cases: Sequence[Case], scores: Sequence[np.ndarray]) -> dict[str, Operating]:
