@@ -17,7 +17,7 @@ _FROM = re.compile(_QUOTE + r"From:[ \t]*(?P<who>\S[^\n]*)$", re.M | re.I)
 _WROTE = re.compile(
     _QUOTE + r"On [^\n]{4,120}?,[ \t]*(?P<who>[^\n,][^\n]*?)[ \t]+wrote:[ \t]*$", re.M
 )
-_STAMP = re.compile(r"[ \t]+(?:on[ \t]+)?\d{1,2}/\d{1,2}/\d{2,4}[ \t]+\d{1,2}:\d\d")
+_STAMP = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}[ \t]+\d{1,2}:\d\d")
 _FORWARDED = re.compile(r"forwarded by", re.I)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _BRACKETED = re.compile(r"\[mailto:[^\]]*\]|<[^>]*>|\"")
@@ -61,8 +61,20 @@ def quoted_author(body: str) -> Author | None:
     Lines about a forward ("Forwarded by ...") name whoever passed the mail on, usually the
     sender, so they are skipped."""
     text = body[:_LIMIT]
+    lowered = text.lower()
+    # Each finder runs only where its marker occurs at all: a substring test costs far less
+    # than a line-anchored pattern tried along a long body that quotes nothing.
+    finders = [
+        find
+        for find, present in (
+            (_outlook, "from:" in lowered),
+            (_wrote, "wrote:" in lowered),
+            (_notes, "/" in text),
+        )
+        if present
+    ]
     first: tuple[int, str] | None = None
-    for find in (_outlook, _wrote, _notes):
+    for find in finders:
         hit = find(text)
         if hit is not None:
             first = hit
@@ -102,7 +114,12 @@ def _notes(text: str) -> tuple[int, str] | None:
     for m in _STAMP.finditer(text):
         start = text.rfind("\n", 0, m.start()) + 1
         line = text[start : m.start()]
-        who = line.lstrip(" \t>")
+        who = line.rstrip(" \t")
+        if who == line:
+            continue  # the stamp must follow the name after a space
+        if who[-3:].lower() == " on":
+            who = who[:-3].rstrip(" \t")
+        who = who.lstrip(" \t>")
         if (
             not 3 <= len(who) <= 80
             or who.startswith("-")
