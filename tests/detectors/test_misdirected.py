@@ -155,6 +155,15 @@ def test_a_reply_sent_to_an_address_starting_like_the_authors_warns() -> None:
     assert "joh99@kestrel-media.com" in misdirected(_reply_to_john("joh99@kestrel-media.com"))
 
 
+def test_an_author_quoted_by_name_alone_is_found_among_the_contacts() -> None:
+    body = "Thursday is fine.\n\n-----Original Message-----\nFrom: Smith, John\nSent: Monday\n"
+    v = Engine().check(message(ME, [JOHNNY], subject="RE: Crane hire", body=body), sam_history())
+    d = misdirected(v)["j.smithers@kestrel-media.com"]
+    assert d.finding.fix.replacements == {  # type: ignore[attr-defined]
+        "j.smithers@kestrel-media.com": "john.smith@harbourfreight.com"
+    }
+
+
 def test_a_reply_to_the_person_who_wrote_does_not_warn() -> None:
     assert misdirected(_reply_to_john(JOHN)) == {}
     assert misdirected(_reply_to_john(JOHN, JOHNNY)) == {}

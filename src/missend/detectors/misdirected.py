@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from missend.detectors.base import CheckContext, Detector, Finding, Fix, FixKind, Settings
 from missend.history.model import Contact, SenderHistory
 from missend.history.terms import cosine, squares
-from missend.learning.features import answered_author, feature_matrix, index
+from missend.learning.features import answered_author, feature_matrix
 from missend.learning.features import name_tokens as person_tokens
 from missend.message.model import Recipient
 from missend.orgs import Organisations, org_name, registrable_domain
@@ -238,7 +238,7 @@ class MisdirectedRecipient(Detector):
         present = {r.email for r in ctx.recipients}
         full = len(present) <= s.max_full_checks
         findings: list[Finding] = []
-        answered = self._answered(ctx, present) if full else None
+        answered = self._answered(ctx, known, present) if full else None
         for r in ctx.recipients:
             c = ctx.history.contact(r.email)
             by_answer = self._namesake_of(r, answered, s) if answered is not None else None
@@ -258,8 +258,10 @@ class MisdirectedRecipient(Detector):
         return findings
 
     @staticmethod
-    def _answered(ctx: CheckContext, present: set[str]) -> Contact | None:
-        """The known contact whose quoted mail the draft answers, when no recipient is them."""
+    def _answered(ctx: CheckContext, known: _Known, present: set[str]) -> Contact | None:
+        """The known contact whose quoted mail the draft answers, when no recipient is them:
+        by the address the attribution shows, else by two of its name words (among contacts
+        written to more than once, at work addresses, which the rule pass indexes anyway)."""
         author = answered_author(ctx)
         if author is None:
             return None
@@ -269,12 +271,11 @@ class MisdirectedRecipient(Detector):
             c = ctx.history.contact(address)
             if c is not None and address not in present:
                 return c
-        by_name = index(ctx.history).by_name
         words = sorted(w for w in author.words if len(w) >= 2)[:12]
         found = [
             c
             for pair in combinations(words, 2)
-            for c in by_name.get(pair, ())
+            for c in known.by_name_pair.get(pair, ())
             if c.email not in present
         ]
         return max(found, key=lambda c: c.count) if found else None
