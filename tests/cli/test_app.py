@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,28 @@ def test_unreadable_file_is_exit_3(tmp_path: Path) -> None:
     missing = tmp_path / "nope.eml"
     result = runner.invoke(app, ["check", str(missing), "--no-history"])
     assert result.exit_code == 3
+
+
+def test_evaluate_prints_the_tables_and_writes_the_json_the_issue_asks_for(tmp_path: Path) -> None:
+    import mailbox
+
+    from missend.testing import synthetic_archive
+
+    box = mailbox.mbox(tmp_path / "pat.mbox")
+    for raw in synthetic_archive("pat.lowe@org.example", messages=1600, seed=5):
+        box.add(mailbox.mboxMessage(raw))
+    box.flush()
+    box.close()
+    out = tmp_path / "evaluation.json"
+    result = runner.invoke(
+        app, ["evaluate", str(tmp_path / "pat.mbox"), "--json", str(out), "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "autocomplete" in result.output
+    assert re.search(r"(\d+%|-) / (\d+%|-)", result.output)  # flagged where quoted / not quoted
+    report = json.loads(out.read_text())
+    assert set(report["flagged_at"]) == set(report["top1_at"]) == {"0.005", "0.01", "0.02"}
+    split = report["misdirect"]["model"]["0.01"]["by_quoting"]
+    by_scenario = report["misdirect"]["model"]["0.01"]["by_scenario"]
+    for name, kinds in split.items():
+        assert sum(k["cases"] for k in kinds.values()) == by_scenario[name]["cases"]

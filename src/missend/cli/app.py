@@ -341,7 +341,7 @@ def evaluate(
 
 
 def render_misdirect(report: dict[str, Any]) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     out.print(
         f"{report['archives']} archives: {report['test_messages']} test messages, "
@@ -364,20 +364,27 @@ def render_misdirect(report: dict[str, Any]) -> None:
         )
     out.print(table)
     scenarios = Table(
-        "at 1% clean warned",
+        Column("at 1% clean warned", no_wrap=True, min_width=14),
         "cases",
         "model: flagged",
         "model: ranked first",
         "rules only: flagged",
+        "model: flagged, reply quoting its author / not",
     )
     rules = report["rules"]["detail"]["0.01"]["by_scenario"]
+    quoting = report["model"]["0.01"]["by_quoting"]
     for name, row in report["model"]["0.01"]["by_scenario"].items():
+        split = quoting.get(name, {})
         scenarios.add_row(
             name,
             str(row["cases"]),
             f"{row['flagged']:.1%}",
             f"{row['top1']:.1%}",
             f"{rules.get(name, {}).get('flagged', 0.0):.1%}",
+            " / ".join(
+                f"{split[kind]['flagged']:.0%}" if kind in split else "-"
+                for kind in ("quoted", "unquoted")
+            ),
         )
     out.print(scenarios)
     deployed = report["deployed_threshold"]
