@@ -111,7 +111,8 @@ class Mentions:
     words: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
     author: Author | None = None
-    """Whose quoted mail the draft answers; None when it quotes none, or only the sender's own."""
+    """Whose quoted mail the draft answers (`answered_author`); None for a forward, or when it
+    quotes nobody or only the sender."""
 
     @classmethod
     def of(cls, subject: str, body: str, author: Author | None = None) -> Mentions:
