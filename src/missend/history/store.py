@@ -37,6 +37,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    literal_column,
     make_url,
     select,
     update,
@@ -44,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from missend.history.bulk import BulkStatement
 from missend.history.model import (
     MAX_PAIR_RECIPIENTS,
     Contact,
@@ -88,6 +90,10 @@ _SEED_PROFILES = (
 _SEED_THREADS = select(threads.c.thread_hash, threads.c.participants).where(
     threads.c.sender_id == bindparam("sender"),
     threads.c.thread_hash.in_(bindparam("values", expanding=True)),
+)
+_CONTACT_IDS = select(contacts.c.address, contacts.c.id).where(
+    contacts.c.sender_id == bindparam("sender"),
+    contacts.c.address.in_(bindparam("values", expanding=True)),
 )
 _DIALECTS = ("sqlite", "postgresql")
 _MIGRATION_LOCK = 0x6D6973736E64  # "missnd": one advisory lock id for schema upgrades
@@ -264,6 +270,7 @@ class Store:
         self.engine = _make_engine(self.url, timeout)
         self.batch_size = max(1, batch_size)
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
+        self._bulk: dict[str, BulkStatement] = {}
 
     @classmethod
     def open(
@@ -558,11 +565,15 @@ class Store:
     ) -> None:
         if not rows:
             return
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c[k] for k in keys], set_=merge(stmt.excluded)
-        )
-        conn.execute(stmt, rows)
+        bulk = self._bulk.get(table.name)
+        if bulk is None:
+            stmt = self._insert(table).values({name: bindparam(name) for name in rows[0]})
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c[k] for k in keys], set_=merge(stmt.excluded)
+            )
+            bulk = BulkStatement(stmt, table, list(rows[0]), self.engine.dialect)
+            self._bulk[table.name] = bulk
+        bulk.execute(conn, rows)
 
     def _write(self, conn: Connection, deltas: list[_Delta]) -> None:
         ids = self._write_contacts(conn, deltas)
@@ -652,6 +663,7 @@ class Store:
         )
 
     def _write_contacts(self, conn: Connection, deltas: list[_Delta]) -> dict[int, dict[str, int]]:
+        """Upsert every contact the batch touched; the ids of those not seeded are read back."""
         rows = [
             {
                 "sender_id": d.sender_id,
@@ -664,23 +676,28 @@ class Store:
             for d in deltas
             for ct in d.history.contacts.values()
         ]
-        ids: dict[int, dict[str, int]] = {d.sender_id: {} for d in deltas}
-        if not rows:
-            return ids
         c = contacts.c
-        insert = self._insert(contacts)
-        new = insert.excluded
-        stmt = insert.on_conflict_do_update(
-            index_elements=[c.sender_id, c.address],
-            set_={
-                "name": case((new.name != "", new.name), else_=c.name),
+        self._upsert(
+            conn,
+            contacts,
+            rows,
+            ["sender_id", "address"],
+            lambda new: {
+                "name": func.coalesce(func.nullif(new.name, literal_column("''")), c.name),
                 "count": c.count + new.count,
                 "first_seen": _sql_earliest(c.first_seen, new.first_seen),
                 "last_seen": _sql_latest(c.last_seen, new.last_seen),
             },
-        ).returning(c.sender_id, c.address, c.id)
-        for sid, address, cid in conn.execute(stmt, rows):
-            ids[sid][address] = cid
+        )
+        ids: dict[int, dict[str, int]] = {}
+        for d in deltas:
+            mine = ids[d.sender_id] = {}
+            unseeded = [e for e in d.history.contacts if e not in d.known]
+            for chunk in _chunks(unseeded, _CHUNK):
+                for address, cid in conn.execute(
+                    _CONTACT_IDS, {"sender": d.sender_id, "values": chunk}
+                ):
+                    mine[address] = cid
         return ids
 
     def forget(self, address: str) -> int:
