@@ -563,6 +563,7 @@ class Store:
         keys: Sequence[str],
         merge: Callable[[Any], dict[str, Any]],
     ) -> None:
+        """One statement per table, compiled on first use: each table has one merge rule."""
         if not rows:
             return
         bulk = self._bulk.get(table.name)
