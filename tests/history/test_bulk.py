@@ -75,6 +75,7 @@ def test_a_statement_binding_other_values_than_the_named_columns_is_refused() ->
 
 
 def test_nothing_to_write_sends_nothing(sqlite_url: str) -> None:
+    """The table was never created here, so any statement sent would raise."""
     engine = create_engine(sqlite_url)
     try:
         with engine.begin() as conn:
