@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from missend.history import schema
 from missend.history.model import SenderHistory
@@ -26,6 +26,8 @@ from missend.history.store import (
 from missend.history.store import (
     MIGRATIONS,
     SQLITE_CACHE_MIB,
+    SQLITE_LEARN_WAL_PAGES,
+    SQLITE_WAL_PAGES,
     Store,
     StoreError,
     default_url,
@@ -91,6 +93,18 @@ def rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
             }
     finally:
         engine.dispose()
+
+
+def wal_pragmas(store: Store) -> list[str]:
+    """The WAL pragmas the store sends from now on, in order."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("PRAGMA wal"):
+            seen.append(statement.removeprefix("PRAGMA "))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    return seen
 
 
 def corpus(seed: int = 7, count: int = 300) -> list[Message]:
@@ -371,6 +385,30 @@ class TestOperations:
     ) -> None:
         with Store.open(sqlite_url) as store, store.engine.connect() as conn:
             assert conn.execute(text("PRAGMA cache_size")).scalar_one() == -SQLITE_CACHE_MIB * 1024
+
+    def test_a_long_learn_lets_the_wal_grow_then_copies_it_back_and_restores_the_default(
+        self, sqlite_url: str
+    ) -> None:
+        with Store.open(sqlite_url, batch_size=7) as store:
+            pragmas = wal_pragmas(store)
+            store.learn(corpus(count=60))
+            assert pragmas == [
+                f"wal_autocheckpoint={SQLITE_LEARN_WAL_PAGES}",
+                f"wal_autocheckpoint={SQLITE_WAL_PAGES}",
+                "wal_checkpoint(PASSIVE)",
+            ]
+            with store.engine.connect() as conn:
+                assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 1000
+                busy, frames, copied = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
+                assert (busy, frames) == (0, copied)
+
+    def test_a_one_batch_learn_such_as_the_mail_paths_keeps_sqlites_checkpoints(
+        self, sqlite_url: str
+    ) -> None:
+        with Store.open(sqlite_url, batch_size=7) as store:
+            pragmas = wal_pragmas(store)
+            store.learn(corpus(count=7))
+            assert pragmas == []
 
     def test_default_url_is_a_sqlite_file_in_the_user_data_folder(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
