@@ -148,3 +148,6 @@ def test_evaluate_prints_the_tables_and_writes_the_json_the_issue_asks_for(tmp_p
     by_scenario = report["misdirect"]["model"]["0.01"]["by_scenario"]
     for name, kinds in split.items():
         assert sum(k["cases"] for k in kinds.values()) == by_scenario[name]["cases"]
+    for name, kinds in report["misdirect"]["model"]["0.01"]["by_intended"].items():
+        assert name in {"autocomplete", "typo", "other-address"}
+        assert sum(k["cases"] for k in kinds.values()) == by_scenario[name]["cases"]

@@ -55,3 +55,19 @@ def test_slips_are_also_counted_apart_by_whether_the_message_quotes_whom_it_answ
     split = operating_points(list(cases), list(scores))["0.02"].by_quoting["autocomplete"]
     assert split["quoted"] == {"cases": 2, "flagged": 1.0, "top1": 1.0}
     assert split["unquoted"] == {"cases": 2, "flagged": 0.5, "top1": 0.5}
+
+
+def test_slips_on_a_recipient_the_sender_knew_are_counted_apart_from_those_on_someone_new() -> None:
+    clean = [case("clean", [i / 100]) for i in range(100)]
+    known, caught = case("typo", [0.999], wrong=0)
+    new, missed = case("typo", [0.5], wrong=0)
+    added = case("colleague", [0.999, 0.1], wrong=0)
+    known.intended, new.intended = "known", "new"
+    cases, scores = zip(*([*clean, (known, caught), (new, missed), added]), strict=True)
+    split = operating_points(list(cases), list(scores))["0.02"].by_intended
+    assert split == {
+        "typo": {
+            "known": {"cases": 1, "flagged": 1.0, "top1": 1.0},
+            "new": {"cases": 1, "flagged": 0.0, "top1": 0.0},
+        }
+    }

@@ -181,3 +181,16 @@ def test_a_frequent_contact_is_scored_when_a_namesake_fits_the_message_better() 
         rivalled = row.copy()
         rivalled[0, col[gap]] = 0.5
         assert plausible(rivalled)[0], gap
+
+
+def test_a_slip_that_replaced_a_recipient_says_whether_the_sender_knew_them(trained) -> None:  # type: ignore[no-untyped-def]
+    _, replayed = trained
+    lookalike = FEATURES.index("lookalike_distance")
+    by_scenario: dict[str, set[str]] = {}
+    for case in replayed.cases:
+        by_scenario.setdefault(case.scenario, set()).add(case.intended)
+        if case.scenario == "typo" and case.intended == "known":
+            assert case.features[case.wrong, lookalike] <= 2  # a slip (or a swap) away from them
+    assert by_scenario["clean"] == by_scenario["colleague"] == by_scenario["random-contact"] == {""}
+    assert by_scenario["typo"] == {"known", "new"}
+    assert by_scenario["other-address"] <= {"known", "new"}

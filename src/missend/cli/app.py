@@ -370,11 +370,14 @@ def render_misdirect(report: dict[str, Any]) -> None:
         "model: ranked first",
         "rules only: flagged",
         "model: flagged, reply quoting its author / not",
+        "model: flagged, meant for a known / new address",
     )
     rules = report["rules"]["detail"]["0.01"]["by_scenario"]
     quoting = report["model"]["0.01"]["by_quoting"]
+    intended = report["model"]["0.01"]["by_intended"]
     for name, row in report["model"]["0.01"]["by_scenario"].items():
         split = quoting.get(name, {})
+        meant = intended.get(name, {})
         scenarios.add_row(
             name,
             str(row["cases"]),
@@ -384,6 +387,10 @@ def render_misdirect(report: dict[str, Any]) -> None:
             " / ".join(
                 f"{split[kind]['flagged']:.0%}" if kind in split else "-"
                 for kind in ("quoted", "unquoted")
+            ),
+            " / ".join(
+                f"{meant[kind]['flagged']:.0%}" if kind in meant else "-"
+                for kind in ("known", "new")
             ),
         )
     out.print(scenarios)

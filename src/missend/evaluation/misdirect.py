@@ -39,6 +39,10 @@ class Operating:
     by_quoting: dict[str, dict[str, dict[str, float]]]
     """Per scenario, slips in messages that quote whose mail they answer and in those that
     quote no author: the weak spot is where nothing is quoted."""
+    by_intended: dict[str, dict[str, dict[str, float]]]
+    """Per scenario that replaces a recipient, slips on someone the sender had written to before
+    ("known") and on someone new ("new"): a slip in a first message to someone looks like any
+    first message, so history has little to judge it by."""
 
 
 def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float) -> Operating:
@@ -48,6 +52,7 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
     warned = float(np.mean([m >= threshold for m in clean_max])) if clean_max else 0.0
     per: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     quoting: dict[str, dict[str, list[tuple[bool, bool]]]] = defaultdict(lambda: defaultdict(list))
+    intended: dict[str, dict[str, list[tuple[bool, bool]]]] = defaultdict(lambda: defaultdict(list))
     for case, s in zip(cases, scores, strict=True):
         if case.wrong < 0 or len(s) == 0:
             continue
@@ -59,6 +64,8 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
         per[case.scenario].append((flagged, top))
         quoted = bool(case.features[case.wrong, _QUOTED] > 0)
         quoting[case.scenario]["quoted" if quoted else "unquoted"].append((flagged, top))
+        if case.intended:
+            intended[case.scenario][case.intended].append((flagged, top))
     every = [v for values in per.values() for v in values]
     return Operating(
         threshold=float(threshold),
@@ -69,6 +76,10 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
         by_quoting={
             name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
             for name, kinds in sorted(quoting.items())
+        },
+        by_intended={
+            name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
+            for name, kinds in sorted(intended.items())
         },
     )
 

@@ -45,6 +45,9 @@ class Case:
     features: np.ndarray
     wrong: int
     rule_scores: np.ndarray
+    intended: str = ""
+    """For a slip that replaced a real recipient: "known" if the sender had written to them
+    before, "new" if not (history then holds nothing to compare the slip with); else ""."""
 
 
 @dataclass
@@ -163,7 +166,10 @@ def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
             continue
         recipients, x, rule_scores = features_for(ctx, slip.recipients)
         wrong = next(i for i, r in enumerate(recipients) if r.email == slip.wrong)
-        out.cases.append(Case(name, x, wrong, rule_scores))
+        intended = ""
+        if slip.replaced is not None:
+            intended = "known" if slip.replaced in ctx.history.contacts else "new"
+        out.cases.append(Case(name, x, wrong, rule_scores, intended))
 
 
 _TIMELINE: list[Timeline] = []
