@@ -73,15 +73,18 @@ def _judge(cases: Sequence[Case], scores: Sequence[np.ndarray], threshold: float
         flagged=float(np.mean([f for f, _ in every])) if every else 0.0,
         top1=float(np.mean([t for _, t in every])) if every else 0.0,
         by_scenario={name: _shares(v) for name, v in sorted(per.items())},
-        by_quoting={
-            name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
-            for name, kinds in sorted(quoting.items())
-        },
-        by_intended={
-            name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
-            for name, kinds in sorted(intended.items())
-        },
+        by_quoting=_split(quoting),
+        by_intended=_split(intended),
     )
+
+
+def _split(
+    groups: dict[str, dict[str, list[tuple[bool, bool]]]],
+) -> dict[str, dict[str, dict[str, float]]]:
+    return {
+        name: {kind: _shares(v) for kind, v in sorted(kinds.items())}
+        for name, kinds in sorted(groups.items())
+    }
 
 
 def _shares(v: list[tuple[bool, bool]]) -> dict[str, float]:

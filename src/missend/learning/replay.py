@@ -47,7 +47,7 @@ class Case:
     rule_scores: np.ndarray
     intended: str = ""
     """For a slip that replaced a real recipient: "known" if the sender had written to them
-    before, "new" if not (history then holds nothing to compare the slip with); else ""."""
+    before, "new" if not (history then holds little to compare the slip with); else ""."""
 
 
 @dataclass
