@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from missend.detectors.base import CheckContext
 from missend.learning.features import FEATURES, Mentions, feature_matrix
@@ -157,3 +158,20 @@ def test_the_senders_own_quoted_mail_names_no_author() -> None:
     f = _hernandez_reply("Laura Hernandez <laura.hernandez@trw.example>", author=author)
     assert f["laura.hernandez@trw.example"]["quoted_author_known"] == 0.0
     assert f["laura.hernandez@trw.example"]["confusable_author_gap"] == 0.0
+
+
+def test_a_sender_who_keeps_meeting_new_people_shows_more_novelty_than_one_with_a_fixed_circle() -> (
+    None
+):
+    steady = [message(ME, ["kim.lo@acme.example", "treed@partner.example"])] * 6
+    roving = [message(ME, [f"guest{i}@partner.example", f"host{i}@acme.example"]) for i in range(6)]
+    draft = message(ME, ["kim.lo@acme.example"])
+
+    def novelty(sent: list[Message]) -> tuple[float, float]:
+        ctx = CheckContext(draft, history(ME, sent), ORGS)
+        _, x = feature_matrix(ctx, ctx.recipients, {})
+        return float(x[0, COL["sender_pair_novelty"]]), float(x[0, COL["sender_contact_novelty"]])
+
+    assert novelty(steady) == (0.0, 0.0)
+    assert novelty(roving) == (1.0, 1.0)
+    assert novelty([*steady, *roving[:2]]) == pytest.approx((2 / 3, 4 / 6))

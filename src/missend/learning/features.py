@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -90,6 +90,8 @@ FEATURES: tuple[str, ...] = (
     "quoted_author_known",
     "quoted_author_match",
     "quoted_author_others",
+    "sender_pair_novelty",
+    "sender_contact_novelty",
 )
 
 _SPLIT = re.compile(r"[._\-+]")
@@ -200,6 +202,11 @@ class _Index:
     idf_unseen: float
     norms: dict[str, float]
     domains: list[str]
+    pair_novelty: float
+    """Share of this sender's recipient pairs written to together only once: how often their
+    mail brings together people who were not grouped before."""
+    contact_novelty: float
+    """Share of this sender's contacts written to only once."""
 
     def profile_norm(self, email: str, profile: Counter[int]) -> float:
         norm = self.norms.get(email)
@@ -282,9 +289,19 @@ def index(history: SenderHistory) -> _Index:
         math.log(1 + total) + 1.0,
         {},
         list(domain_contacts),
+        _share_once(history.pairs.values()),
+        _share_once(c.count for c in known),
     )
     history.derived[key] = built
     return built
+
+
+def _share_once(counts: Iterable[int]) -> float:
+    seen = once = 0
+    for n in counts:
+        seen += 1
+        once += n == 1
+    return once / seen if seen else 0.0
 
 
 class MessageFeatures:
@@ -472,6 +489,8 @@ class MessageFeatures:
             float(self.mentions.author is not None),
             self.authored[i],
             max((v for j, v in enumerate(self.authored) if j != i), default=0.0),
+            idx.pair_novelty,
+            idx.contact_novelty,
         ]
 
     def _organisation(self, email: str, c: Contact | None) -> tuple[float, float, float]:
