@@ -151,3 +151,13 @@ def test_evaluate_prints_the_tables_and_writes_the_json_the_issue_asks_for(tmp_p
     for name, kinds in report["misdirect"]["model"]["0.01"]["by_intended"].items():
         assert name in {"autocomplete", "typo", "other-address"}
         assert sum(k["cases"] for k in kinds.values()) == by_scenario[name]["cases"]
+    held = report["misdirect"]["held_out"]
+    assert set(held) == {"0.005", "0.01", "0.02"}
+    assert set(held["0.01"]["by_scenario"]) == {
+        "keyboard-typo",
+        "ranked-autocomplete",
+        "other-provider",
+        "recent-contact",
+    }
+    assert held["0.005"]["flagged"] <= held["0.01"]["flagged"] <= held["0.02"]["flagged"]
+    assert "recipes never trained on" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from missend.evaluation.misdirect import operating_points
+from missend.evaluation.misdirect import held_out_points, operating_points
 from missend.learning.features import FEATURES
 from missend.learning.replay import Case
 
@@ -71,3 +71,20 @@ def test_slips_on_a_recipient_the_sender_knew_are_counted_apart_from_those_on_so
             "new": {"cases": 1, "flagged": 0.0, "top1": 0.0},
         }
     }
+
+
+def test_slips_from_recipes_never_trained_on_are_judged_at_the_clean_mails_thresholds() -> None:
+    clean = [case("clean", [i / 1000]) for i in range(1000)]
+    cases, scores = zip(*clean, strict=True)
+    points = operating_points(list(cases), list(scores))
+    unseen = [
+        case("keyboard-typo", [0.1, 0.9995], wrong=1),
+        case("keyboard-typo", [0.1, 0.985], wrong=1),
+        case("recent-contact", [0.3, 0.2], wrong=1),
+    ]
+    held_cases, held_scores = zip(*unseen, strict=True)
+    held = held_out_points(list(held_cases), list(held_scores), points)
+    assert held["0.01"]["by_scenario"]["keyboard-typo"]["flagged"] == 0.5
+    assert held["0.02"]["by_scenario"]["keyboard-typo"]["flagged"] == 1.0
+    assert held["0.02"]["by_scenario"]["recent-contact"]["flagged"] == 0.0
+    assert held["0.01"]["flagged"] == pytest.approx(1 / 3)

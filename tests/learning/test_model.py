@@ -14,10 +14,12 @@ from missend.detectors.base import CheckContext
 from missend.engine import Engine
 from missend.history.model import SenderHistory
 from missend.history.store import Store
+from missend.learning import replay as replay_module
 from missend.learning.directory import DIRECTORY_NAME, Timeline
 from missend.learning.features import FEATURES
 from missend.learning.model import MisdirectModel, ModelError, plausible
 from missend.learning.replay import features_for, load, replay, train
+from missend.learning.simulate import HELD_OUT
 from missend.learning.store import load as load_model
 from missend.learning.store import models_for, save
 from missend.message import parse_message
@@ -194,3 +196,19 @@ def test_a_slip_that_replaced_a_recipient_says_whether_the_sender_knew_them(trai
     assert by_scenario["clean"] == by_scenario["colleague"] == by_scenario["random-contact"] == {""}
     assert by_scenario["typo"] == {"known", "new"}
     assert by_scenario["other-address"] <= {"known", "new"}
+
+
+def test_test_messages_are_also_slipped_by_the_held_out_recipes_without_changing_the_others(
+    trained,  # type: ignore[no-untyped-def]
+    archive: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, replayed = trained
+    assert {c.scenario for c in replayed.held_out} == set(HELD_OUT)
+    assert all(c.wrong >= 0 for c in replayed.held_out)
+    monkeypatch.setattr(replay_module, "HELD_OUT", {})
+    without = replay(archive, train_fraction=0.8, seed=1)
+    assert without.held_out == []
+    assert [(c.scenario, c.wrong, c.features.tobytes()) for c in without.cases] == [
+        (c.scenario, c.wrong, c.features.tobytes()) for c in replayed.cases
+    ]

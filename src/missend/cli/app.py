@@ -394,6 +394,25 @@ def render_misdirect(report: dict[str, Any]) -> None:
             ),
         )
     out.print(scenarios)
+    held = report["held_out"]
+    if held["0.01"]["by_scenario"]:
+        unseen = Table(
+            Column("recipes never trained on", no_wrap=True, min_width=14),
+            "cases",
+            "flagged at 0.5% / 1% / 2% clean warned",
+            "ranked first at 1%",
+        )
+        for name, row in held["0.01"]["by_scenario"].items():
+            unseen.add_row(
+                name,
+                str(row["cases"]),
+                " / ".join(
+                    f"{held[r]['by_scenario'][name]['flagged']:.1%}"
+                    for r in ("0.005", "0.01", "0.02")
+                ),
+                f"{row['top1']:.1%}",
+            )
+        out.print(unseen)
     deployed = report["deployed_threshold"]
     out.print(
         f"with the model's own threshold (set on its training mail): {deployed['clean_warned']:.2%} "

@@ -3,7 +3,9 @@
 Each archive is replayed in date order (learn the first part, test the rest). The model is trained
 on the learning parts only. For each operating point (0.5%, 1%, 2% of clean test messages warned)
 we report the share of slipped messages flagged and the share where the wrong recipient is also
-the top-scored one, for the model and for the rule-based detector side by side.
+the top-scored one, for the model and for the rule-based detector side by side. Slips made by
+recipes the model never trained on (`HELD_OUT`) are judged at the same thresholds, so a model that
+learned our simulation rather than the mistakes shows it.
 """
 
 from __future__ import annotations
@@ -108,6 +110,37 @@ def operating_points(cases: Sequence[Case], scores: Sequence[np.ndarray]) -> dic
     return out
 
 
+def _detector_scores(model: MisdirectModel, cases: Sequence[Case]) -> list[np.ndarray]:
+    """What the detector reports for each case: the model's severity, or the rules' for the
+    broadcasts it leaves to them. Scored in one batch (rows are independent), split per case."""
+    if not cases:
+        return []
+    severity = np.vectorize(model.severity, otypes=[np.float64])
+    every = severity(model.scores(np.concatenate([c.features for c in cases])))
+    per_case = np.split(every, np.cumsum([len(c.features) for c in cases])[:-1])
+    return [
+        scores if len(c.features) <= BROADCAST else c.rule_scores.astype(np.float64)
+        for c, scores in zip(cases, per_case, strict=True)
+    ]
+
+
+def held_out_points(
+    cases: Sequence[Case], scores: Sequence[np.ndarray], points: dict[str, Operating]
+) -> dict[str, dict[str, Any]]:
+    """Slips from recipes never trained on, at the thresholds the clean test mail set."""
+    out: dict[str, dict[str, Any]] = {}
+    for rate, point in points.items():
+        judged = _judge(cases, scores, point.threshold)
+        out[rate] = {
+            "flagged": judged.flagged,
+            "top1": judged.top1,
+            "by_scenario": judged.by_scenario,
+            "by_quoting": judged.by_quoting,
+            "by_intended": judged.by_intended,
+        }
+    return out
+
+
 def evaluate(
     archives: Sequence[Path],
     train_fraction: float = 0.8,
@@ -118,21 +151,13 @@ def evaluate(
     replayed = replay_all(archives, train_fraction, seed, workers, progress)
     model = train(replayed, seed)
     cases = [c for r in replayed for c in r.cases]
-    severity = np.vectorize(model.severity, otypes=[np.float64])
-    # Scored in one batch (the model scores rows independently); split back per case.
-    per_case: list[np.ndarray] = []
-    if cases:
-        every = severity(model.scores(np.concatenate([c.features for c in cases])))
-        per_case = np.split(every, np.cumsum([len(c.features) for c in cases])[:-1])
-    # What the detector reports: the model's severity, or the rules' for broadcasts it leaves to them.
-    model_scores = [
-        scores if len(c.features) <= BROADCAST else c.rule_scores.astype(np.float64)
-        for c, scores in zip(cases, per_case, strict=True)
-    ]
+    model_scores = _detector_scores(model, cases)
     rule_scores = [c.rule_scores.astype(np.float64) for c in cases]
     learned = operating_points(cases, model_scores)
     rules = operating_points(cases, rule_scores)
     deployed = _judge(cases, model_scores, WARN_SEVERITY)
+    held_out = [c for r in replayed for c in r.held_out]
+    held_scores = _detector_scores(model, held_out)
     report: dict[str, Any] = {
         "archives": len(replayed),
         "learned_messages": sum(r.learned for r in replayed),
@@ -147,6 +172,7 @@ def evaluate(
             "detail": {k: vars(v) for k, v in rules.items()},
         },
         "deployed_threshold": vars(deployed),
+        "held_out": held_out_points(held_out, held_scores, learned),
     }
     return report, model
 

@@ -27,7 +27,7 @@ from missend.history.model import SenderHistory
 from missend.learning.directory import DIRECTORY_NAME, Sent, Timeline
 from missend.learning.features import feature_matrix
 from missend.learning.model import MIN_MESSAGES, MisdirectModel, fit
-from missend.learning.simulate import RECIPES, Slip
+from missend.learning.simulate import HELD_OUT, RECIPES, Recipe, Slip
 from missend.message import Message, parse_message
 from missend.message.model import Recipient
 from missend.orgs import Organisations
@@ -58,6 +58,9 @@ class Replayed:
     train_clean: list[bool] = field(default_factory=list)
     train_scenario: list[str] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
+    held_out: list[Case] = field(default_factory=list)
+    """Slips of the test messages made by the `HELD_OUT` recipes, which training never uses;
+    judged at the thresholds the clean test messages in `cases` set."""
     learned: int = 0
     tested: int = 0
 
@@ -114,6 +117,7 @@ def replay(
     """
     rng = random.Random(f"{seed}:{path.name}")
     test_rng = random.Random(f"{seed}:{path.name}:test")
+    held_rng = random.Random(f"{seed}:{path.name}:held-out")
     messages = load(path)
     cut = int(len(messages) * train_fraction)
     histories: dict[str, SenderHistory] = {}
@@ -132,6 +136,7 @@ def replay(
                 _train_examples(ctx, rng, out)
             elif i >= cut:
                 _test_cases(ctx, test_rng, out)
+                out.held_out.extend(_slipped(ctx, HELD_OUT, held_rng))
         h.observe(m)
         if i < cut:
             out.learned += 1
@@ -160,8 +165,13 @@ def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
     out.tested += 1
     _, clean, rule_scores = features_for(ctx)
     out.cases.append(Case("clean", clean, -1, rule_scores))
-    for name in sorted(RECIPES):
-        slip: Slip | None = RECIPES[name](ctx.recipients, ctx.history, ctx.orgs, rng)
+    out.cases.extend(_slipped(ctx, RECIPES, rng))
+
+
+def _slipped(ctx: CheckContext, recipes: dict[str, Recipe], rng: random.Random) -> list[Case]:
+    cases = []
+    for name in sorted(recipes):
+        slip: Slip | None = recipes[name](ctx.recipients, ctx.history, ctx.orgs, rng)
         if slip is None:
             continue
         recipients, x, rule_scores = features_for(ctx, slip.recipients)
@@ -169,7 +179,8 @@ def _test_cases(ctx: CheckContext, rng: random.Random, out: Replayed) -> None:
         intended = ""
         if slip.replaced is not None:
             intended = "known" if slip.replaced in ctx.history.contacts else "new"
-        out.cases.append(Case(name, x, wrong, rule_scores, intended))
+        cases.append(Case(slip.scenario, x, wrong, rule_scores, intended))
+    return cases
 
 
 _TIMELINE: list[Timeline] = []

@@ -12,8 +12,9 @@ import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from missend.history.model import SenderHistory
+from missend.history.model import Contact, SenderHistory
 from missend.learning.features import name_tokens
 from missend.message.model import Address, Field, Recipient
 from missend.orgs import Organisations, registrable_domain
@@ -184,3 +185,148 @@ RECIPES: dict[str, Recipe] = {
     "colleague": colleague,
     "random-contact": random_contact,
 }
+
+
+_KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _neighbours_on_keyboard() -> dict[str, str]:
+    near: dict[str, str] = {}
+    for r, row in enumerate(_KEYBOARD):
+        for c, key in enumerate(row):
+            found = {
+                _KEYBOARD[rr][cc]
+                for rr in range(max(0, r - 1), min(len(_KEYBOARD), r + 2))
+                for cc in range(max(0, c - 1), min(len(_KEYBOARD[rr]), c + 2))
+            }
+            near[key] = "".join(sorted(found - {key}))
+    return near
+
+
+_NEAR_KEYS = _neighbours_on_keyboard()
+
+
+def keyboard_typo(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """A neighbouring key, a doubled letter or a dropped dot in a real recipient's mailbox name."""
+    t = rng.choice(recipients)
+    local, _, domain = t.email.rpartition("@")
+    if not local:
+        return None
+    for _ in range(10):
+        kind = rng.choice(("neighbour", "neighbour", "double", "drop-dot"))
+        if kind == "drop-dot" and "." in local:
+            i = local.index(".")
+            typed = local[:i] + local[i + 1 :]
+        elif kind == "double":
+            i = rng.randrange(len(local))
+            typed = local[:i] + local[i] + local[i:]
+        else:
+            keys = [i for i, ch in enumerate(local) if ch in _NEAR_KEYS]
+            if not keys:
+                continue
+            i = rng.choice(keys)
+            typed = local[:i] + rng.choice(_NEAR_KEYS[local[i]]) + local[i + 1 :]
+        wrong = f"{typed}@{domain}"
+        if wrong != t.email and wrong not in h.contacts:
+            return Slip("keyboard-typo", _swap(recipients, t, wrong), wrong, t.email)
+    return None
+
+
+def ranked_autocomplete(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """One of the first two suggestions a mail client offers (most written-to first) for a
+    recipient's first name or first two letters: the frequent namesake instead of the rare one."""
+    present = {r.email for r in recipients}
+    targets = list(recipients)
+    rng.shuffle(targets)
+    for t in targets:
+        tokens = name_tokens(t)
+        prefix = t.address.local[:2]
+        offered = []
+        for c in h.contacts.values():
+            if c.email in present:
+                continue
+            ct = name_tokens(c)
+            if (tokens and ct and ct[0] == tokens[0]) or (
+                len(prefix) == 2 and c.email.startswith(prefix)
+            ):
+                offered.append(c)
+        if offered:
+            offered.sort(key=lambda c: (-c.count, c.email))
+            wrong = offered[min(len(offered) - 1, rng.randrange(2))].email
+            return Slip(
+                "ranked-autocomplete",
+                _swap(recipients, t, wrong, _known_name(h, wrong)),
+                wrong,
+                t.email,
+            )
+    return None
+
+
+OTHER_PROVIDERS = (
+    "icloud.com",
+    "btinternet.com",
+    "gmx.com",
+    "proton.me",
+    "yahoo.co.uk",
+    "comcast.net",
+)
+
+
+def other_provider(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """The person's private address at a provider and in a form `other_address` never makes."""
+    people = [r for r in recipients if not orgs.is_personal(r.email)] or list(recipients)
+    t = rng.choice(people)
+    tokens = name_tokens(t)
+    if len(tokens) >= 2:
+        first, last = tokens[0], tokens[-1]
+        local = rng.choice(
+            [
+                f"{first}_{last}",
+                f"{first}{last}{rng.randint(60, 99)}",
+                f"{first[0]}.{last}",
+                f"{last}.{first}",
+            ]
+        )
+    else:
+        local = f"{t.address.local}{rng.randint(1, 99)}"
+    wrong = f"{local}@{rng.choice(OTHER_PROVIDERS)}"
+    if wrong in h.contacts or wrong == t.email:
+        return None
+    return Slip("other-provider", _swap(recipients, t, wrong, t.address.name), wrong, t.email)
+
+
+_RECENT = 15
+
+
+def _last_seen(c: Contact) -> tuple[datetime, str]:
+    seen = c.last_seen or datetime.min
+    return (seen if seen.tzinfo else seen.replace(tzinfo=UTC)), c.email
+
+
+def recent_contact(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """One of the people written to most recently, added as a stale To line or a wrong reply adds them."""
+    present = {r.email for r in recipients}
+    dated = [c for c in h.contacts.values() if c.email not in present and c.last_seen is not None]
+    recent = sorted(dated, key=_last_seen, reverse=True)[:_RECENT]
+    if not recent:
+        return None
+    wrong = rng.choice(sorted(c.email for c in recent))
+    return Slip("recent-contact", _add(recipients, wrong, rng, _known_name(h, wrong)), wrong, None)
+
+
+HELD_OUT: dict[str, Recipe] = {
+    "keyboard-typo": keyboard_typo,
+    "ranked-autocomplete": ranked_autocomplete,
+    "other-provider": other_provider,
+    "recent-contact": recent_contact,
+}
+"""Slips made another way than any recipe the model is trained on, to test it on: a model that
+learned our recipes rather than the mistakes does worse here."""
