@@ -124,27 +124,42 @@ def other_address(
     recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
 ) -> Slip | None:
     """The same person's other (usually private) address, picked instead of the work one."""
+
+    def forms(first: str, last: str) -> list[str]:
+        return [
+            f"{first}.{last}",
+            f"{first}{last}",
+            f"{first[0]}{last}",
+            f"{last}{first[0]}",
+            f"{first}.{last}{rng.randint(1, 99)}",
+        ]
+
+    return _private_address(
+        "other-address", recipients, h, orgs, rng, forms, lambda local: local, PERSONAL_DOMAINS
+    )
+
+
+def _private_address(
+    scenario: str,
+    recipients: tuple[Recipient, ...],
+    h: SenderHistory,
+    orgs: Organisations,
+    rng: random.Random,
+    forms: Callable[[str, str], list[str]],
+    lone: Callable[[str], str],
+    providers: tuple[str, ...],
+) -> Slip | None:
+    """A recipient swapped for a private mailbox made of their name (`forms` of first and last
+    name, or `lone` of their mailbox name when the name is one word) at one of `providers`."""
     people = [r for r in recipients if not orgs.is_personal(r.email)] or list(recipients)
     t = rng.choice(people)
     tokens = name_tokens(t)
-    if len(tokens) >= 2:
-        first, last = tokens[0], tokens[-1]
-        local = rng.choice(
-            [
-                f"{first}.{last}",
-                f"{first}{last}",
-                f"{first[0]}{last}",
-                f"{last}{first[0]}",
-                f"{first}.{last}{rng.randint(1, 99)}",
-            ]
-        )
-    else:
-        local = t.address.local
-    domains = [d for d in PERSONAL_DOMAINS if d != registrable_domain(t.address.domain)]
+    local = rng.choice(forms(tokens[0], tokens[-1])) if len(tokens) >= 2 else lone(t.address.local)
+    domains = [d for d in providers if d != registrable_domain(t.address.domain)]
     wrong = f"{local}@{rng.choice(domains)}"
     if wrong in h.contacts or wrong == t.email:
         return None
-    return Slip("other-address", _swap(recipients, t, wrong, t.address.name), wrong, t.email)
+    return Slip(scenario, _swap(recipients, t, wrong, t.address.name), wrong, t.email)
 
 
 def colleague(
@@ -280,25 +295,25 @@ def other_provider(
     recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
 ) -> Slip | None:
     """The person's private address at a provider and in a form `other_address` never makes."""
-    people = [r for r in recipients if not orgs.is_personal(r.email)] or list(recipients)
-    t = rng.choice(people)
-    tokens = name_tokens(t)
-    if len(tokens) >= 2:
-        first, last = tokens[0], tokens[-1]
-        local = rng.choice(
-            [
-                f"{first}_{last}",
-                f"{first}{last}{rng.randint(60, 99)}",
-                f"{first[0]}.{last}",
-                f"{last}.{first}",
-            ]
-        )
-    else:
-        local = f"{t.address.local}{rng.randint(1, 99)}"
-    wrong = f"{local}@{rng.choice(OTHER_PROVIDERS)}"
-    if wrong in h.contacts or wrong == t.email:
-        return None
-    return Slip("other-provider", _swap(recipients, t, wrong, t.address.name), wrong, t.email)
+
+    def forms(first: str, last: str) -> list[str]:
+        return [
+            f"{first}_{last}",
+            f"{first}{last}{rng.randint(60, 99)}",
+            f"{first[0]}.{last}",
+            f"{last}.{first}",
+        ]
+
+    return _private_address(
+        "other-provider",
+        recipients,
+        h,
+        orgs,
+        rng,
+        forms,
+        lambda local: f"{local}{rng.randint(1, 99)}",
+        OTHER_PROVIDERS,
+    )
 
 
 _RECENT = 15
