@@ -304,8 +304,9 @@ def evaluate(
     policy: PolicyOption = None,
 ) -> None:
     """Measure missend on real sent mail: learn each archive's first part, check the rest in date
-    order. Reports simulated mis-sends caught at 0.5/1/2% of clean mail warned, and how often each
-    detector warns on the clean mail itself."""
+    order. Reports simulated mis-sends caught at 0.5/1/2% of clean mail warned (also for slips
+    made by recipes the model never trains on), and how often each detector warns on the clean
+    mail itself."""
     from missend.evaluation.clean import archives_in
     from missend.evaluation.clean import evaluate as run_clean
     from missend.evaluation.misdirect import evaluate as run_misdirect
