@@ -57,32 +57,46 @@ def _known_name(h: SenderHistory, email: str) -> str:
     return c.name if c else ""
 
 
-def autocomplete(
-    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
-) -> Slip | None:
-    """Another of the sender's contacts sharing a first name, a last name or a typed prefix."""
+def _offered(
+    recipients: tuple[Recipient, ...],
+    h: SenderHistory,
+    rng: random.Random,
+    matches: Callable[[tuple[str, ...], str, Contact], bool],
+) -> tuple[Recipient, list[Contact]] | None:
+    """The first recipient (in shuffled order) for whom an address book would offer other
+    contacts, and those contacts: `matches(name words, mailbox name, contact)` says which."""
     present = {r.email for r in recipients}
     targets = list(recipients)
     rng.shuffle(targets)
     for t in targets:
         tokens = name_tokens(t)
         local = t.address.local
-        prefix = local[:3]
-        candidates = []
-        for c in h.contacts.values():
-            if c.email in present:
-                continue
-            ct = name_tokens(c)
-            if (tokens and ct and (ct[0] == tokens[0] or ct[-1] == tokens[-1])) or (
-                len(prefix) == 3 and c.email.startswith(prefix)
-            ):
-                candidates.append(c.email)
-        if candidates:
-            wrong = rng.choice(sorted(candidates))
-            return Slip(
-                "autocomplete", _swap(recipients, t, wrong, _known_name(h, wrong)), wrong, t.email
-            )
+        offered = [
+            c for c in h.contacts.values() if c.email not in present and matches(tokens, local, c)
+        ]
+        if offered:
+            return t, offered
     return None
+
+
+def autocomplete(
+    recipients: tuple[Recipient, ...], h: SenderHistory, orgs: Organisations, rng: random.Random
+) -> Slip | None:
+    """Another of the sender's contacts sharing a first name, a last name or a typed prefix."""
+
+    def matches(tokens: tuple[str, ...], local: str, c: Contact) -> bool:
+        ct = name_tokens(c)
+        prefix = local[:3]
+        return bool(tokens and ct and (ct[0] == tokens[0] or ct[-1] == tokens[-1])) or (
+            len(prefix) == 3 and c.email.startswith(prefix)
+        )
+
+    found = _offered(recipients, h, rng, matches)
+    if found is None:
+        return None
+    t, offered = found
+    wrong = rng.choice(sorted(c.email for c in offered))
+    return Slip("autocomplete", _swap(recipients, t, wrong, _known_name(h, wrong)), wrong, t.email)
 
 
 def _typo(text: str, rng: random.Random) -> str:
@@ -254,31 +268,23 @@ def ranked_autocomplete(
 ) -> Slip | None:
     """One of the first two suggestions a mail client offers (most written-to first) for a
     recipient's first name or first two letters: the frequent namesake instead of the rare one."""
-    present = {r.email for r in recipients}
-    targets = list(recipients)
-    rng.shuffle(targets)
-    for t in targets:
-        tokens = name_tokens(t)
-        prefix = t.address.local[:2]
-        offered = []
-        for c in h.contacts.values():
-            if c.email in present:
-                continue
-            ct = name_tokens(c)
-            if (tokens and ct and ct[0] == tokens[0]) or (
-                len(prefix) == 2 and c.email.startswith(prefix)
-            ):
-                offered.append(c)
-        if offered:
-            offered.sort(key=lambda c: (-c.count, c.email))
-            wrong = offered[min(len(offered) - 1, rng.randrange(2))].email
-            return Slip(
-                "ranked-autocomplete",
-                _swap(recipients, t, wrong, _known_name(h, wrong)),
-                wrong,
-                t.email,
-            )
-    return None
+
+    def matches(tokens: tuple[str, ...], local: str, c: Contact) -> bool:
+        ct = name_tokens(c)
+        prefix = local[:2]
+        return bool(tokens and ct and ct[0] == tokens[0]) or (
+            len(prefix) == 2 and c.email.startswith(prefix)
+        )
+
+    found = _offered(recipients, h, rng, matches)
+    if found is None:
+        return None
+    t, offered = found
+    offered.sort(key=lambda c: (-c.count, c.email))
+    wrong = offered[min(len(offered) - 1, rng.randrange(2))].email
+    return Slip(
+        "ranked-autocomplete", _swap(recipients, t, wrong, _known_name(h, wrong)), wrong, t.email
+    )
 
 
 OTHER_PROVIDERS = (
