@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from missend.evaluation.clean import archives_in
-from missend.evaluation.misdirect import BROADCAST, operating_points
+from missend.evaluation.misdirect import detector_scores, operating_points
 from missend.learning.features import FEATURES
 from missend.learning.replay import Replayed, replay_all, train
 
@@ -29,9 +30,7 @@ from missend.learning.replay import Replayed, replay_all, train
 def _without(replayed: list[Replayed], columns: list[int]) -> list[Replayed]:
     out = []
     for r in replayed:
-        xs = [x.copy() for x in r.train_x]
-        for x in xs:
-            x[:, columns] = 0.0
+        xs = [_zeroed(x, columns) for x in r.train_x]
         out.append(Replayed(r.archive, xs, r.train_y, r.train_clean, r.train_scenario))
     return out
 
@@ -41,18 +40,15 @@ def _judge(
 ) -> dict[str, Any]:
     model = train(training, seed)
     cases = [c for r in replayed for c in r.cases]
-    every = np.concatenate([c.features for c in cases]).copy()
     if columns:
-        every[:, columns] = 0.0
-    severity = np.vectorize(model.severity, otypes=[np.float64])
-    scores = np.split(
-        severity(model.scores(every)), np.cumsum([len(c.features) for c in cases])[:-1]
-    )
-    judged = [
-        s if len(c.features) <= BROADCAST else c.rule_scores.astype(np.float64)
-        for c, s in zip(cases, scores, strict=True)
-    ]
-    return {k: vars(v) for k, v in operating_points(cases, judged).items()}
+        cases = [replace(c, features=_zeroed(c.features, columns)) for c in cases]
+    return {k: vars(v) for k, v in operating_points(cases, detector_scores(model, cases)).items()}
+
+
+def _zeroed(x: np.ndarray, columns: list[int]) -> np.ndarray:
+    x = x.copy()
+    x[:, columns] = 0.0
+    return x
 
 
 def main() -> None:

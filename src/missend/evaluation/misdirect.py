@@ -110,7 +110,7 @@ def operating_points(cases: Sequence[Case], scores: Sequence[np.ndarray]) -> dic
     return out
 
 
-def _detector_scores(model: MisdirectModel, cases: Sequence[Case]) -> list[np.ndarray]:
+def detector_scores(model: MisdirectModel, cases: Sequence[Case]) -> list[np.ndarray]:
     """What the detector reports for each case: the model's severity, or the rules' for the
     broadcasts it leaves to them. Scored in one batch (rows are independent), split per case."""
     if not cases:
@@ -151,13 +151,13 @@ def evaluate(
     replayed = replay_all(archives, train_fraction, seed, workers, progress)
     model = train(replayed, seed)
     cases = [c for r in replayed for c in r.cases]
-    model_scores = _detector_scores(model, cases)
+    model_scores = detector_scores(model, cases)
     rule_scores = [c.rule_scores.astype(np.float64) for c in cases]
     learned = operating_points(cases, model_scores)
     rules = operating_points(cases, rule_scores)
     deployed = _judge(cases, model_scores, WARN_SEVERITY)
     held_out = [c for r in replayed for c in r.held_out]
-    held_scores = _detector_scores(model, held_out)
+    held_scores = detector_scores(model, held_out)
     report: dict[str, Any] = {
         "archives": len(replayed),
         "learned_messages": sum(r.learned for r in replayed),
