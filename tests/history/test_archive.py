@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from missend.history.archive import ArchiveError, count_messages, iter_archive
+from missend.history.archive import (
+    ArchiveError,
+    count_messages,
+    iter_archive,
+    looks_like_message,
+)
 from missend.message import parse_message
 
 
@@ -170,6 +175,23 @@ class TestFilesAndFolders:
         ]
         assert count_messages(tmp_path) == len(found)
 
+    def test_numbered_files_of_an_mh_folder_or_the_enron_maildir_are_messages(
+        self, tmp_path: Path
+    ) -> None:
+        sent = tmp_path / "allen-p" / "sent_items"
+        sent.mkdir(parents=True)
+        for n in (1, 2, 10):
+            (sent / f"{n}.").write_bytes(message(n).as_bytes())
+        (sent / "3").write_bytes(gzip.compress(message(3).as_bytes()))
+        (sent / "README").write_text("Sent mail of Phillip Allen, 2000-2001.\n")
+        (sent / "notes").write_text("Note: not mail\n\nsee the other folder\n")
+        (sent / "list.csv").write_text("name,email\nann,ann@example.org\n")
+
+        found = subjects(tmp_path)
+
+        assert sorted(found) == ["message 1", "message 10", "message 2", "message 3"]
+        assert count_messages(tmp_path) == 4
+
     def test_a_symlink_loop_is_walked_once(self, tmp_path: Path) -> None:
         (tmp_path / "a").mkdir()
         (tmp_path / "a" / "m.eml").write_bytes(message(1).as_bytes())
@@ -186,3 +208,22 @@ class TestFilesAndFolders:
         good.write_bytes(data[: len(data) // 2])
         with pytest.raises(ArchiveError, match=r"x\.mbox\.gz"):
             list(iter_archive(good))
+
+
+class TestWhatLooksLikeAMessage:
+    def test_a_header_block_with_a_sender_or_date(self) -> None:
+        assert looks_like_message(message(1).as_bytes())
+        assert looks_like_message(b"Date: Mon, 4 Dec 2000 02:13:00 -0800\r\nX-A: b\r\n\r\nhi")
+
+    def test_folded_fields_and_a_header_block_longer_than_what_was_read(self) -> None:
+        folded = b"Received: from a\n\tby b\nTo: x@example.org,\n y@example.org\n\nbody"
+        assert looks_like_message(folded)
+        long_block = b"From: a@example.org\n" + b"X-Long: " + b"x" * 5000
+        assert looks_like_message(long_block[:4096])
+
+    def test_not_text_that_only_starts_like_a_field(self) -> None:
+        assert not looks_like_message(b"Note: call Bob\n\nabout the thing")
+        assert not looks_like_message(b"name,email\nann,ann@example.org\n")
+        assert not looks_like_message(b"From: a@example.org\nthis line is prose\n\n")
+        assert not looks_like_message(b"\nFrom: a@example.org\n\nbody")
+        assert not looks_like_message(b"")

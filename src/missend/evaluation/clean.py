@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from missend.engine import Engine
+from missend.history.archive import is_mbox
 from missend.history.model import SenderHistory
 from missend.learning.replay import load
 from missend.message import Message
@@ -111,12 +112,12 @@ def archives_in(paths: Iterable[Path]) -> list[Path]:
 
 
 def _archives(paths: Iterable[Path]) -> Iterator[Path]:
+    """Each path is one person's mail, unless it is a folder of mboxes or folders (one per
+    person); a folder of single messages (.eml, MH or Enron's numbered files) is one archive."""
     for path in paths:
         if path.is_dir() and not (path / "cur").is_dir():
             children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            if any(c.is_file() and c.suffix != ".eml" for c in children) or any(
-                c.is_dir() for c in children
-            ):
+            if any(c.is_dir() or is_mbox(c) for c in children):
                 yield from children
                 continue
         yield path

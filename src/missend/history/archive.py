@@ -1,5 +1,9 @@
 """Raw messages out of mail archives: mbox (plain or gzip), Maildir, .eml files, or folders of them.
 
+A file in a folder is one message if it is named .eml or if it begins like one (a header block
+naming a sender, date or message id): MH folders and the Enron corpus keep one message per file
+named "1", "2." and so on.
+
 Everything streams: an mbox is split line by line as it is read and no more than one message is held
 at a time, so archives far larger than memory can be learned. A message longer than `max_bytes` is
 cut just past the limit, which the parser then treats as too large and reads for headers only.
@@ -23,6 +27,9 @@ _ESCAPED = re.compile(rb">+From ")
 _LINE_PIECE = 1 << 16
 _READ = 1 << 20
 _MAILDIR_SUBDIRS = ("cur", "new")
+_HEAD = 4096
+_FIELD = re.compile(rb"[!-9;-~]+:")
+_TELLING = frozenset((b"from", b"date", b"message-id", b"received", b"return-path", b"sender"))
 
 
 class ArchiveError(Exception):
@@ -46,7 +53,7 @@ def _sniff(path: Path) -> tuple[bool, bytes]:
         with path.open("rb") as f:
             compressed = f.read(2) == _GZIP_MAGIC
         with _open(path, compressed) as f:
-            return compressed, f.read(len(_SEPARATOR))
+            return compressed, f.read(_HEAD)
     except (OSError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{path}: cannot be read ({exc})") from exc
 
@@ -58,6 +65,30 @@ def _is_maildir(path: Path) -> bool:
 def _is_eml(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith((".eml", ".eml.gz"))
+
+
+def looks_like_message(head: bytes) -> bool:
+    """Whether these first bytes of a file are a message's header block: every line up to the
+    first blank one (or the end of `head`) a field or its continuation, one of them a field only
+    mail has. A README or a CSV fails on its first line."""
+    lines = head.splitlines()
+    if len(head) == _HEAD and not head.endswith((b"\n", b"\r")):
+        lines = lines[:-1]
+    telling = False
+    for n, line in enumerate(lines):
+        if not line.strip():
+            return telling and n > 0
+        if line[:1] in (b" ", b"\t") and n > 0:
+            continue
+        field = _FIELD.match(line)
+        if field is None:
+            return False
+        telling = telling or line[: field.end() - 1].lower() in _TELLING
+    return telling
+
+
+def is_mbox(path: Path) -> bool:
+    return path.is_file() and _sniff(path)[1].startswith(_SEPARATOR)
 
 
 def _sources(path: Path, top: bool, visited: set[Path]) -> Iterator[_Source]:
@@ -78,9 +109,9 @@ def _sources(path: Path, top: bool, visited: set[Path]) -> Iterator[_Source]:
             raise ArchiveError(f"{path}: no such file or folder")
         return
     compressed, head = _sniff(path)
-    if head == _SEPARATOR:
+    if head.startswith(_SEPARATOR):
         yield _Source(path, True, compressed)
-    elif top or _is_eml(path):
+    elif top or _is_eml(path) or looks_like_message(head):
         yield _Source(path, False, compressed)
 
 
