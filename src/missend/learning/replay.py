@@ -11,6 +11,7 @@ The test slips are drawn from their own random stream, so a change to how traini
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from missend.detectors.base import CheckContext
 from missend.detectors.misdirected import MisdirectedRecipient
 from missend.history.archive import iter_archive
 from missend.history.model import SenderHistory
+from missend.history.store import message_key
 from missend.learning.directory import DIRECTORY_NAME, Sent, Timeline
 from missend.learning.features import feature_matrix
 from missend.learning.model import MIN_MESSAGES, MisdirectModel, fit
@@ -76,11 +78,28 @@ def ordered(messages: Iterable[Message]) -> list[Message]:
 
 
 def load(path: Path) -> list[Message]:
-    return ordered(
-        m
-        for m in (parse_message(raw) for _, raw in iter_archive(path))
-        if m.sender and m.recipients
-    )
+    """The archive's messages in date order, each once. A copy kept in a second folder (Sent
+    and an archive folder; Enron's three sent folders) would put a test message in its own
+    history: it is skipped if it has the Message-ID of one before it, or, since an export may
+    give each copy its own, the same sender, date, subject, text and recipients in the same
+    fields (two forwards sent in one minute share all but the text)."""
+    seen: set[object] = set()
+    messages = []
+    for _, raw in iter_archive(path):
+        m = parse_message(raw)
+        if not (m.sender and m.recipients):
+            continue
+        keys: list[object] = [message_key(m)]
+        if m.date is not None:
+            to = tuple(sorted((r.field.value, r.email) for r in m.recipients))
+            text = hashlib.blake2b(
+                " ".join(m.body_text.split()).encode("utf-8", "surrogatepass"), digest_size=16
+            )
+            keys.append((m.sender.email, m.date, to, m.subject, text.digest()))
+        if not seen.intersection(keys):
+            seen.update(keys)
+            messages.append(m)
+    return ordered(messages)
 
 
 def features_for(
