@@ -17,7 +17,7 @@ from missend.history.store import Store
 from missend.learning import replay as replay_module
 from missend.learning.directory import DIRECTORY_NAME, Timeline
 from missend.learning.features import FEATURES
-from missend.learning.model import MisdirectModel, ModelError, plausible
+from missend.learning.model import Expert, MisdirectModel, ModelError, plausible
 from missend.learning.replay import features_for, load, replay, train
 from missend.learning.simulate import HELD_OUT
 from missend.learning.store import load as load_model
@@ -86,6 +86,40 @@ def test_model_bytes_round_trip_and_tampering_is_caught(trained) -> None:  # typ
         MisdirectModel.from_bytes(data[:-10] + b"0123456789")
     with pytest.raises(ModelError):
         MisdirectModel.from_bytes(b"not a model")
+
+
+def _expert(clean_maxima: list[float]) -> Expert:
+    return Expert(estimator=None, clean_maxima=np.sort(np.array(clean_maxima)))  # type: ignore[arg-type]
+
+
+def test_a_tail_is_the_share_of_clean_messages_scoring_as_high_at_each_clean_score() -> None:
+    expert = _expert([0.1, 0.2, 0.4, 0.8])
+    assert expert.tails_of(np.array([0.05, 0.1, 0.2, 0.4, 0.8])).tolist() == pytest.approx(
+        [1.0, 1.0, 4 / 5, 3 / 5, 2 / 5]
+    )
+
+
+def test_between_two_clean_scores_the_tail_falls_steadily_so_a_higher_score_never_ties() -> None:
+    expert = _expert([0.1, 0.2, 0.4, 0.8])
+    p = np.linspace(0.41, 0.79, 50)
+    tails = expert.tails_of(p)
+    assert (np.diff(tails) < 0).all()
+    assert tails.min() > 2 / 5
+    assert tails.max() < 3 / 5
+
+
+def test_beyond_the_highest_clean_score_the_tail_keeps_shrinking() -> None:
+    expert = _expert([0.1, 0.2, 0.4, 0.8])
+    tails = expert.tails_of(np.array([0.81, 0.9, 0.99, 0.999999]))
+    assert (np.diff(tails) < 0).all()
+    assert tails[0] <= 1 / 5
+
+
+def test_tied_clean_scores_and_no_clean_scores_give_a_tail_not_an_error() -> None:
+    tied = _expert([0.3, 0.3, 0.3])
+    assert tied.tails_of(np.array([0.3, 0.2])).tolist() == pytest.approx([1.0, 1.0])
+    assert tied.tails_of(np.array([0.5]))[0] < 1 / 4
+    assert _expert([]).tails_of(np.array([0.5])).tolist() == [1.0]
 
 
 def test_too_little_mail_trains_no_model(archive: Path) -> None:

@@ -28,7 +28,7 @@ from missend.learning.forest import Forest
 RATES = ("0.005", "0.01", "0.02")
 MIN_MESSAGES = 1000
 """Below this many training messages a model would be noise; the rules then decide alone."""
-_MAGIC = b"missend-model-3\n"
+_MAGIC = b"missend-model-4\n"
 
 
 _WALK_ROWS = 1000
@@ -53,16 +53,30 @@ class Expert:
         return self.tails_of(self.estimator.predict_proba(x)[:, 1])
 
     def tails_of(self, probabilities: np.ndarray) -> np.ndarray:
-        """Share of clean messages scoring at least this high; beyond the highest clean score
-        it keeps shrinking with the log-odds margin, so extreme cases still rank apart."""
+        """Share of clean messages scoring at least this high, interpolated in log-odds
+        between neighbouring clean scores; beyond the highest it keeps shrinking with the
+        log-odds margin, so extreme cases still rank apart.
+
+        A plain count is a step: with a few thousand clean messages, every score between two
+        of them gets the same tail, and a slip scoring far above an ordinary message but below
+        the next clean one tied with it, so a threshold set at the ordinary one missed both."""
         p = np.clip(probabilities, 1e-9, 1 - 1e-9)
         n = len(self.clean_maxima)
-        above = n - np.searchsorted(self.clean_maxima, p, side="left")
-        tails = (above + 1) / (n + 1)
-        if n:
-            top = float(np.clip(self.clean_maxima[-1], 1e-9, 1 - 1e-9))
-            margin = np.log(p / (1 - p)) - np.log(top / (1 - top))
-            tails = np.where(above == 0, tails * np.exp(-np.maximum(margin, 0.0)), tails)
+        if not n:
+            return np.ones(len(p), dtype=np.float64)
+        m = np.clip(self.clean_maxima, 1e-9, 1 - 1e-9)
+        below = np.searchsorted(m, p, side="left")
+        tails = (n - below + 1) / (n + 1)
+        logit = np.log(p / (1 - p))
+        inside = (below > 0) & (below < n)
+        if inside.any():
+            j = below[inside]
+            lo, hi = np.log(m[j - 1] / (1 - m[j - 1])), np.log(m[j] / (1 - m[j]))
+            width = np.where(hi > lo, hi - lo, 1.0)
+            step = np.where(hi > lo, (logit[inside] - lo) / width, 1.0)
+            tails[inside] += (1.0 - np.clip(step, 0.0, 1.0)) / (n + 1)
+        top = np.log(m[-1] / (1 - m[-1]))
+        tails = np.where(below == n, tails * np.exp(-np.maximum(logit - top, 0.0)), tails)
         return np.asarray(tails, dtype=np.float64)
 
 
