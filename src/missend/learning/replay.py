@@ -80,16 +80,17 @@ def ordered(messages: Iterable[Message]) -> list[Message]:
 def load(path: Path) -> list[Message]:
     """The archive's messages in date order, each once. A copy kept in a second folder (Sent
     and an archive folder; Enron's three sent folders) would put a test message in its own
-    history: it is skipped if it has the Message-ID of one before it, or, since an export may
-    give each copy its own, the same sender, date, subject, text and recipients in the same
-    fields (two forwards sent in one minute share all but the text)."""
+    history. It is skipped if its sender sent one with its Message-ID before (as `missend
+    learn` skips it) or, since an export may give each copy its own, one with the same date,
+    subject, text and recipients in the same fields (two forwards sent in one minute share
+    all but the text)."""
     seen: set[object] = set()
     messages = []
     for _, raw in iter_archive(path):
         m = parse_message(raw)
         if not (m.sender and m.recipients):
             continue
-        keys: list[object] = [message_key(m)]
+        keys: list[object] = [(m.sender.email, message_key(m))]
         if m.date is not None:
             to = tuple(sorted((r.field.value, r.email) for r in m.recipients))
             text = hashlib.blake2b(
