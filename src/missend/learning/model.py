@@ -210,12 +210,16 @@ FOLDS = 3
 
 
 def _estimator(seed: int) -> HistGradientBoostingClassifier:
+    """Leaves of at least 80 rows and a stronger L2 penalty: trained on ten Enron senders'
+    mail (about 3,000 messages), looser trees fitted chance patterns and flagged 3 to 5 points
+    fewer slips at 1% warned (three sets of ten); on all 90 senders it makes no difference.
+    The tree count is kept, as every check walks every tree."""
     return HistGradientBoostingClassifier(
         max_iter=200,
         learning_rate=0.08,
         max_leaf_nodes=31,
-        min_samples_leaf=30,
-        l2_regularization=1.0,
+        min_samples_leaf=80,
+        l2_regularization=5.0,
         random_state=seed,
     )
 
