@@ -60,24 +60,32 @@ class Expert:
         A plain count is a step: with a few thousand clean messages, every score between two
         of them gets the same tail, and a slip scoring far above an ordinary message but below
         the next clean one tied with it, so a threshold set at the ordinary one missed both."""
-        p = np.clip(probabilities, 1e-9, 1 - 1e-9)
-        n = len(self.clean_maxima)
+        logits = self.clean_logits
+        n = len(logits)
         if not n:
-            return np.ones(len(p), dtype=np.float64)
-        m = np.clip(self.clean_maxima, 1e-9, 1 - 1e-9)
-        below = np.searchsorted(m, p, side="left")
-        tails = (n - below + 1) / (n + 1)
-        logit = np.log(p / (1 - p))
-        inside = (below > 0) & (below < n)
-        if inside.any():
-            j = below[inside]
-            lo, hi = np.log(m[j - 1] / (1 - m[j - 1])), np.log(m[j] / (1 - m[j]))
-            width = np.where(hi > lo, hi - lo, 1.0)
-            step = np.where(hi > lo, (logit[inside] - lo) / width, 1.0)
-            tails[inside] += (1.0 - np.clip(step, 0.0, 1.0)) / (n + 1)
-        top = np.log(m[-1] / (1 - m[-1]))
-        tails = np.where(below == n, tails * np.exp(-np.maximum(logit - top, 0.0)), tails)
+            return np.ones(len(probabilities), dtype=np.float64)
+        x = _logit(probabilities)
+        below = np.searchsorted(logits, x, side="left")
+        lo = logits[np.maximum(below - 1, 0)]
+        hi = logits[np.minimum(below, n - 1)]
+        between = np.clip((x - lo) / np.maximum(hi - lo, 1e-12), 0.0, 1.0)
+        tails = (n - below + 1 + np.where(below > 0, 1.0 - between, 0.0)) / (n + 1)
+        beyond = below == n
+        if beyond.any():
+            tails = np.where(beyond, np.exp(-np.maximum(x - logits[-1], 0.0)) / (n + 1), tails)
         return np.asarray(tails, dtype=np.float64)
+
+    @property
+    def clean_logits(self) -> np.ndarray:
+        found = self.__dict__.get("_logits")
+        if found is None or len(found) != len(self.clean_maxima):
+            found = self.__dict__["_logits"] = _logit(self.clean_maxima)
+        return np.asarray(found)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.asarray(np.log(p / (1 - p)))
 
 
 @dataclass
