@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
+from missend.lazy import lazy
 from missend.learning.features import FEATURES
 from missend.learning.forest import Forest
 
@@ -75,12 +76,9 @@ class Expert:
             tails = np.where(beyond, np.exp(-np.maximum(x - logits[-1], 0.0)) / (n + 1), tails)
         return np.asarray(tails, dtype=np.float64)
 
-    @property
+    @lazy
     def clean_logits(self) -> np.ndarray:
-        found = self.__dict__.get("_logits")
-        if found is None or len(found) != len(self.clean_maxima):
-            found = self.__dict__["_logits"] = _logit(self.clean_maxima)
-        return np.asarray(found)
+        return _logit(self.clean_maxima)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
